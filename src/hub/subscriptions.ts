@@ -1,0 +1,57 @@
+/** Subscriptions and their live connections, keyed by (topic, endpoint). */
+import { filterText, parseEventFilter, badRequest, type EventFilter } from '../protocol/index.js';
+import type { SubscriberChannel } from './ports.js';
+
+/** A notification waiting for its answer. */
+export interface PendingAck {
+  id: string;
+  /** The name it was delivered under. */
+  name: string;
+  /** Absolute deadline in ms, Infinity when the ack timeout is off. */
+  deadline: number;
+}
+
+/** One live connection to an endpoint. */
+export interface Connection {
+  readonly subscription: Subscription;
+  readonly channel: SubscriberChannel;
+  readonly pending: Map<string, PendingAck>;
+  lastEvent?: { id: string; name: string };
+  open: boolean;
+}
+
+/** One subscription. */
+export interface Subscription {
+  readonly endpoint: string;
+  readonly topic: string;
+  filters: EventFilter[];
+  /** The granted `hub.events` as the confirmation states it. */
+  eventsText: string;
+  leaseSeconds: number;
+  leaseExpiresAt: number;
+  /** Whether the lease clock already started at a confirmation. */
+  confirmed: boolean;
+  /** `subscriber.name`, or a label that does not reveal the endpoint. */
+  name: string;
+  readonly createdAt: number;
+  connection?: Connection;
+  lastAck?: { at: number; status: number };
+}
+
+/** Parses `hub.events` into a deduplicated filter list (HUB-SUB-05, HUB-SUB-08). */
+export function parseEventList(events: readonly string[]): { filters: EventFilter[]; text: string } {
+  const filters: EventFilter[] = [];
+  const texts: string[] = [];
+  const seen = new Set<string>();
+  for (const raw of events) {
+    const f = parseEventFilter(raw);
+    if (!f) throw badRequest(`hub.events names an event the hub does not know: ${JSON.stringify(raw)}`, 'value');
+    const text = filterText(f);
+    const key = text.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    filters.push(f);
+    texts.push(text);
+  }
+  return { filters, text: texts.join(',') };
+}

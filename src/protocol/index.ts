@@ -1,0 +1,6 @@
+export * from './outcome.js';
+export * from './catalog.js';
+export * from './event-names.js';
+export * from './messages.js';
+export * from './subscription-request.js';
+export * from './context-rules.js';

@@ -1,0 +1,127 @@
+/**
+ * The FHIRcast wire vocabulary as zod schemas (zod/mini keeps the worker bundle small), with the
+ * types inferred from them. Names follow the spec: `hub.topic`, `hub.events`, `context.versionId`.
+ */
+import * as z from 'zod/mini';
+import { badRequest } from './outcome.js';
+
+const nonEmpty = z.string().check(z.minLength(1));
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** A FHIR resource as relayed: only `resourceType` is required by the hub. */
+export const ResourceSchema = z.looseObject({ resourceType: nonEmpty, id: z.optional(z.string()) });
+export type Resource = z.infer<typeof ResourceSchema>;
+
+/** One entry of an event's `context` array: a `key` plus one value member named after its datatype. */
+export const ContextEntrySchema = z.looseObject({ key: z.string() });
+export type ContextEntry = z.infer<typeof ContextEntrySchema> & {
+  resource?: Resource;
+  reference?: { reference?: string };
+  [member: string]: unknown;
+};
+
+/** The `event` object of a notification or request. */
+export const EventPayloadSchema = z.looseObject({
+  'hub.topic': z.optional(z.string()),
+  'hub.event': nonEmpty,
+  context: z.array(z.unknown()),
+  'context.versionId': z.optional(z.string()),
+  'context.priorVersionId': z.optional(z.string()),
+});
+export type EventPayload = {
+  'hub.topic': string;
+  'hub.event': string;
+  context: ContextEntry[];
+  'context.versionId'?: string;
+  'context.priorVersionId'?: string;
+  [member: string]: unknown;
+};
+
+/** A request context change body (fhircast-spec.md §5.1). `timestamp` may be absent (set on receipt). */
+export const ContextChangeRequestSchema = z.looseObject({
+  timestamp: z.optional(z.string().check(z.regex(ISO_8601))),
+  id: nonEmpty,
+  event: EventPayloadSchema,
+});
+
+/** A notification frame as the hub sends it (HUB-NOTIFY-01). */
+export interface Notification {
+  timestamp: string;
+  id: string;
+  event: EventPayload;
+}
+
+/** The confirmation frame, exactly four members (HUB-SUB-07). */
+export interface Confirmation {
+  'hub.mode': 'subscribe';
+  'hub.topic': string;
+  'hub.events': string;
+  'hub.lease_seconds': number;
+}
+
+/** The denial frame (fhircast-spec.md §3.4). */
+export interface Denial {
+  'hub.mode': 'denied';
+  'hub.topic': string;
+  'hub.events': string;
+  'hub.reason'?: string;
+}
+
+/** Every frame a hub sends over a subscriber's channel. */
+export type HubFrame = Notification | Confirmation | Denial;
+
+/** A subscriber's answer to a notification (fhircast-spec.md §4.4). */
+export interface Acknowledgement {
+  id?: string;
+  status: number;
+}
+
+/** The get-current-context answer (fhircast-spec.md §7). */
+export interface GetContextResponse {
+  'context.type': string;
+  'context.versionId'?: string;
+  context: ContextEntry[];
+}
+
+/** The `.well-known/fhircast-configuration` document (fhircast-spec.md §2). */
+export interface WellKnownConfiguration {
+  eventsSupported: string[];
+  websocketSupport: true;
+  fhircastVersion: string;
+  fhirVersion: string;
+  getCurrentSupport: boolean;
+  capabilities: { supportsGetCurrentContext: boolean; supportsNonCurrentContextUpdates: boolean };
+}
+
+/** The subscribe/unsubscribe answer body. */
+export interface SubscriptionResponse {
+  'hub.channel.endpoint': string;
+}
+
+/** Turns a zod failure into a 400 that names the offending field. */
+export function describeIssues(issues: readonly { path: PropertyKey[]; code: string; message: string }[], what: string): string {
+  const parts = issues.slice(0, 3).map((i) => {
+    const field = i.path.map(String).join('.') || '(body)';
+    const why = i.code === 'invalid_type' ? 'is missing or has the wrong type' : i.code === 'invalid_format' ? 'has the wrong format' : i.code === 'too_small' ? 'is empty' : i.message;
+    return `${field} ${why}`;
+  });
+  return `${what}: ${parts.join('; ')}`;
+}
+
+/** Parses a request context change body, or throws a 400 naming the field (HUB-CHANGE-08). */
+export function parseContextChangeRequest(body: unknown): {
+  timestamp?: string;
+  id: string;
+  event: EventPayload;
+} {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
+  }
+  const r = ContextChangeRequestSchema.safeParse(body);
+  if (!r.success) {
+    const timestampIssue = r.error.issues.find((i) => i.path[0] === 'timestamp');
+    if (timestampIssue) throw badRequest('context change request: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z', 'value');
+    throw badRequest(describeIssues(r.error.issues, 'context change request'), 'required');
+  }
+  return r.data as unknown as { timestamp?: string; id: string; event: EventPayload };
+}

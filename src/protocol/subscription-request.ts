@@ -1,0 +1,102 @@
+/**
+ * Reads a subscribe/unsubscribe request from a form body or a JSON body into one normalised shape
+ * (fhircast-spec.md §3.1, HUB-TOLERANT-01/02/03). Errors are 400s whose text names the parameter.
+ */
+import { badRequest, HubError } from './outcome.js';
+
+/** A validated subscription request. */
+export interface SubscriptionRequest {
+  mode: 'subscribe' | 'unsubscribe';
+  topic: string;
+  /** Raw `hub.events` entries, trimmed, empty ones dropped (subscribe only). */
+  events: string[];
+  leaseSeconds?: number;
+  endpoint?: string;
+  subscriberName?: string;
+}
+
+const MAX_TOPIC_LENGTH = 256;
+const PRINTABLE = /^[\x21-\x7e\u00a0-\uffff][\x20-\x7e\u00a0-\uffff]*$/;
+
+/** Checks a topic id: non-empty, at most 256 printable characters (HUB-SUB-16). */
+export function validateTopic(topic: unknown, where = 'hub.topic'): string {
+  if (typeof topic !== 'string' || topic.trim() === '') throw badRequest(`${where} is missing`, 'required');
+  const t = topic.trim();
+  if (t.length > MAX_TOPIC_LENGTH) throw badRequest(`${where} is longer than ${MAX_TOPIC_LENGTH} characters`, 'value');
+  if (!PRINTABLE.test(t)) throw badRequest(`${where} contains characters that are not printable`, 'value');
+  return t;
+}
+
+function parseLease(raw: unknown): number {
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  if (!/^[0-9]+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw badRequest(`hub.lease_seconds must be a positive integer, got ${JSON.stringify(raw)}`, 'value');
+  }
+  return Number(text);
+}
+
+function asText(name: string, raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw.trim();
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  throw badRequest(`${name} must be a string`, 'value');
+}
+
+/** Collects form parameters, refusing any parameter given twice (fhircast-spec.md §3.1). */
+export function formParams(form: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of form) {
+    if (Object.hasOwn(out, k)) throw badRequest(`parameter ${k} appears more than once`, 'structure');
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Validates a subscription request given as a flat record of `hub.*` members (from a form or a
+ * JSON object). Throws a HubError (400) naming the problem.
+ */
+export function parseSubscriptionRequest(params: Record<string, unknown>): SubscriptionRequest {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw badRequest('subscription request must be a form or a JSON object of hub.* parameters', 'structure');
+  }
+  const channelType = asText('hub.channel.type', params['hub.channel.type']);
+  const mode = asText('hub.mode', params['hub.mode']);
+  if (!mode) throw badRequest('hub.mode is missing (expected subscribe or unsubscribe)', 'required');
+  if (mode !== 'subscribe' && mode !== 'unsubscribe') {
+    throw badRequest(`hub.mode ${JSON.stringify(mode)} is not supported (expected subscribe or unsubscribe)`, 'value');
+  }
+  if (!channelType) throw badRequest('hub.channel.type is missing (expected websocket)', 'required');
+  if (channelType.toLowerCase() !== 'websocket') {
+    throw badRequest(`hub.channel.type ${JSON.stringify(channelType)} is not supported: STU3 hubs offer websocket only`, 'not-supported');
+  }
+  const topic = validateTopic(params['hub.topic']);
+  const endpoint = asText('hub.channel.endpoint', params['hub.channel.endpoint']) || undefined;
+  const subscriberName = asText('subscriber.name', params['subscriber.name']) || undefined;
+
+  if (mode === 'unsubscribe') {
+    if (!endpoint) throw badRequest('hub.channel.endpoint is required to unsubscribe', 'required');
+    return { mode, topic, events: [], endpoint };
+  }
+
+  const rawEvents = params['hub.events'];
+  let events: string[];
+  if (Array.isArray(rawEvents)) {
+    if (!rawEvents.every((e) => typeof e === 'string')) throw badRequest('hub.events must be a list of event names', 'value');
+    events = rawEvents.flatMap((e: string) => e.split(','));
+  } else if (typeof rawEvents === 'string') {
+    events = rawEvents.split(',');
+  } else if (rawEvents === undefined || rawEvents === null) {
+    events = [];
+  } else {
+    throw badRequest('hub.events must be a comma-separated string or a list of event names', 'value');
+  }
+  events = events.map((e) => e.trim()).filter((e) => e !== '');
+  if (events.length === 0) throw badRequest('hub.events is missing or empty: name the events to subscribe to', 'required');
+
+  const leaseRaw = params['hub.lease_seconds'] ?? params['hub.lease'];
+  const leaseSeconds = leaseRaw === undefined || leaseRaw === null || leaseRaw === '' ? undefined : parseLease(leaseRaw);
+  return { mode, topic, events, leaseSeconds, endpoint, subscriberName };
+}
+
+export { HubError };
