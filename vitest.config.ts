@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
 
 const chromiumFlags = [
   '--no-sandbox',
@@ -11,9 +14,11 @@ const chromiumFlags = [
 ];
 
 export default defineConfig({
+  root,
   test: {
     projects: [
       {
+        root,
         test: {
           name: 'unit',
           environment: 'node',
@@ -22,6 +27,7 @@ export default defineConfig({
         },
       },
       {
+        root,
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],

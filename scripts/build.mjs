@@ -1,0 +1,61 @@
+// Builds the stable, unhashed artefacts of DESIGN.md: dist/tabcast.js (ESM), dist/tabcast.iife.js
+// (global Tabcast), dist/tabcast-worker.js, dist/tabcast.d.ts, and dist/tabcast-server.js for `tabcast serve`.
+import { build } from 'vite';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const started = Date.now();
+rmSync(`${root}/dist`, { recursive: true, force: true });
+
+const common = { root, configFile: false, logLevel: 'warn', publicDir: false };
+const browserTarget = 'es2022';
+
+async function browserLib(entry, fileName, format, name) {
+  await build({
+    ...common,
+    build: {
+      outDir: 'dist',
+      emptyOutDir: false,
+      target: browserTarget,
+      minify: true,
+      sourcemap: true,
+      lib: { entry, formats: [format], name, fileName: () => fileName },
+      rollupOptions: { output: { inlineDynamicImports: true } },
+    },
+  });
+  console.log(`built dist/${fileName}`);
+}
+
+await browserLib('src/client/index.ts', 'tabcast.js', 'es');
+await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
+await browserLib('worker/hub-worker.ts', 'tabcast-worker.js', 'es');
+
+await build({
+  ...common,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'node20',
+    ssr: 'src/server/cli.ts',
+    minify: false,
+    sourcemap: true,
+    rollupOptions: {
+      external: ['ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      output: { entryFileNames: 'tabcast-server.js', format: 'es' },
+    },
+  },
+});
+console.log('built dist/tabcast-server.js');
+
+// Type declarations: tsc emits per-file .d.ts; dist/tabcast.d.ts is the stable entry that re-exports them.
+const tsc = spawnSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.error('type declarations failed');
+  process.exit(1);
+}
+mkdirSync(`${root}/dist`, { recursive: true });
+writeFileSync(`${root}/dist/tabcast.d.ts`, "export * from './types/client/index.js';\n");
+console.log(`built dist/tabcast.d.ts (build took ${((Date.now() - started) / 1000).toFixed(1)} s)`);

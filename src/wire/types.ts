@@ -1,0 +1,34 @@
+/**
+ * The contract of the standard STU3 surface over the engine, shared by the Node server and the
+ * in-page shims (hub.fetch / hub.WebSocket). Implemented in ./handler.ts.
+ */
+import type { ConnectionHandle } from '../hub/index.js';
+
+/** Settings of one wire surface. */
+export interface WireOptions {
+  /** The hub.url this surface answers to, e.g. `http://127.0.0.1:5200/fhircast/hub`. */
+  hubUrl: string;
+  /** Largest request body in bytes (HUB-CHANGE-07, HUB-SEC-08). Default 1 MiB. */
+  bodyLimitBytes?: number;
+}
+
+/** The hub side of a WebSocket-shaped transport. */
+export interface WireSocket {
+  /** Sends one text frame. */
+  send(text: string): void;
+  /** Closes with a WebSocket close code. */
+  close(code: number, reason: string): void;
+}
+
+/** The standard HTTP + WebSocket API as plain functions. */
+export interface WireHandler {
+  /** Answers one HTTP request made to hub.url or below it (fetch API Request/Response). */
+  handle(request: Request): Promise<Response>;
+  /**
+   * Attaches a socket opened to `url`. Returns the handle to feed incoming text frames and the
+   * close code into, or undefined when `url` is not a live endpoint (the door answers 404).
+   */
+  acceptSocket(url: string, socket: WireSocket): ConnectionHandle | undefined;
+  /** True when `url` is a live endpoint (checked before upgrading). */
+  isEndpoint(url: string): boolean;
+}
