@@ -1,0 +1,124 @@
+/** Command-line parsing for `tabcast serve` (HUB-SERVE-02/05/06/07). No I/O here. */
+
+/** What `tabcast serve` was asked to do. */
+export interface ServeArgs {
+  host: string;
+  port: number;
+  path: string;
+  ackTimeoutMs: number;
+  heartbeatMs: number;
+  usersFile?: string;
+  dataFile?: string;
+  allowOrigins: string[];
+  maxConnections?: number;
+}
+
+/** The parsed command line: serve, or print the usage. */
+export type Command = { command: 'serve'; args: ServeArgs } | { command: 'help' };
+
+/** A command line that cannot be run; its message is meant for stderr. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The usage text. */
+export const USAGE = `Usage: tabcast serve [options]
+
+  --host HOST             interface to bind (default 127.0.0.1)
+  --port PORT             TCP port, 0 for any free port (default 5200)
+  --path PATH             path of hub.url (default /fhircast/hub)
+  --ack-timeout-ms N      wait N ms for a subscriber's answer, 0 = never time out (default 10000)
+  --heartbeat-ms N        heartbeat period in ms, 0 = no heartbeats (default 10000)
+  --users FILE            users file {"secret": "...", "groups": [["user1", "user2"], ...]}
+  --data FILE             keep topics, open contexts and content in FILE across restarts
+  --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
+  --max-connections N     refuse TCP connections beyond N
+  --help                  print this text`;
+
+/** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') return { command: 'help' };
+  if (command === undefined) throw new UsageError('no command given: try "tabcast serve"');
+  if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)}: the only command is "serve"`);
+  const args: ServeArgs = { host: '127.0.0.1', port: 5200, path: '/fhircast/hub', ackTimeoutMs: 10_000, heartbeatMs: 10_000, allowOrigins: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i]!;
+    if (token === '--help' || token === '-h') return { command: 'help' };
+    if (!token.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(token)}`);
+    const eq = token.indexOf('=');
+    const flag = eq >= 0 ? token.slice(0, eq) : token;
+    const setter = FLAGS[flag];
+    if (!setter) throw new UsageError(`unknown option ${flag}`);
+    let value: string | undefined;
+    if (eq >= 0) value = token.slice(eq + 1);
+    else if (i + 1 < rest.length && !rest[i + 1]!.startsWith('--')) value = rest[++i];
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
+    setter(args, value, flag);
+  }
+  return { command: 'serve', args };
+}
+
+type Setter = (args: ServeArgs, value: string, flag: string) => void;
+
+const FLAGS: Record<string, Setter> = {
+  '--host': (a, v) => {
+    a.host = v;
+  },
+  '--port': (a, v, f) => {
+    a.port = integer(v, f, 0, 65_535);
+  },
+  '--path': (a, v, f) => {
+    a.path = hubPath(v, f);
+  },
+  '--ack-timeout-ms': (a, v, f) => {
+    a.ackTimeoutMs = integer(v, f, 0, 2_000_000_000);
+  },
+  '--heartbeat-ms': (a, v, f) => {
+    a.heartbeatMs = integer(v, f, 0, 2_000_000_000);
+  },
+  '--users': (a, v) => {
+    a.usersFile = v;
+  },
+  '--data': (a, v) => {
+    a.dataFile = v;
+  },
+  '--allow-origin': (a, v, f) => {
+    a.allowOrigins.push(origin(v, f));
+  },
+  '--max-connections': (a, v, f) => {
+    a.maxConnections = integer(v, f, 1, 1_000_000);
+  },
+};
+
+function integer(value: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/** A path for hub.url: absolute, no query or fragment, no trailing slash (except "/" itself). */
+function hubPath(value: string, flag: string): string {
+  if (!value.startsWith('/') || /[?#\s]/.test(value) || value.includes('//')) {
+    throw new UsageError(`${flag} must be an absolute URL path such as /fhircast/hub, got ${JSON.stringify(value)}`);
+  }
+  return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/** CORS compares origins exactly, so only a bare scheme://host[:port] can ever match. */
+function origin(value: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== value) {
+    throw new UsageError(`${flag} must be an origin such as https://viewer.example.org (scheme, host and port only), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

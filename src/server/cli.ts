@@ -1,0 +1,85 @@
+/**
+ * The `tabcast` command line. `npm run build` bundles this file to dist/tabcast-server.js, which
+ * bin/tabcast.js imports; nothing runs on import.
+ */
+import { resolve } from 'node:path';
+import { fileStorage } from '../adapters/file-storage.js';
+import { memoryStorage } from '../adapters/memory-storage.js';
+import { parseCommandLine, USAGE, UsageError } from './args.js';
+import { startServer } from './index.js';
+import { readUsersFile } from './users-file.js';
+
+/** Where the command writes and what stops it; the default is the real process. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Resolves when the server should stop (SIGINT or SIGTERM for the real process). */
+  stopRequested(): Promise<void>;
+}
+
+/** How long shutdown may take before the process leaves anyway (HUB-SERVE-03 allows 3 s). */
+const SHUTDOWN_BUDGET_MS = 2500;
+
+/** Runs the command line; resolves with the process exit code once the command is over. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`tabcast: ${error.message}`);
+    io.err(USAGE);
+    return 2;
+  }
+  if (command.command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  const args = command.args;
+  let server;
+  try {
+    const users = args.usersFile === undefined ? undefined : await readUsersFile(args.usersFile);
+    server = await startServer({
+      host: args.host,
+      port: args.port,
+      path: args.path,
+      ackTimeoutMs: args.ackTimeoutMs,
+      heartbeatMs: args.heartbeatMs,
+      users,
+      storage: args.dataFile === undefined ? memoryStorage() : fileStorage(resolve(args.dataFile)),
+      allowOrigins: args.allowOrigins,
+      maxConnections: args.maxConnections,
+      log: io.err,
+    });
+  } catch (error) {
+    io.err(`tabcast: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  io.out(`FHIRcast hub listening on ${server.url}`);
+  await io.stopRequested();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const finished = await Promise.race([
+    server.close().then(() => true),
+    new Promise<boolean>((done) => (timer = setTimeout(() => done(false), SHUTDOWN_BUDGET_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!finished) io.err('tabcast: shutdown took too long; exiting anyway');
+  return 0;
+}
+
+function processIo(): CliIo {
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    stopRequested: () =>
+      new Promise<void>((done) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          done();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      }),
+  };
+}

@@ -1,0 +1,69 @@
+/** Node's http request/response ↔ the fetch-API Request/Response the wire speaks. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Builds a fetch Request for a Node request; the body streams, so the wire can stop reading it at its limit. */
+export function toFetchRequest(req: IncomingMessage, base: string): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', base);
+  if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
+  return new Request(url, { method, headers, body: bodyStream(req), duplex: 'half' } as RequestInit);
+}
+
+/**
+ * A pull-based stream over the request: data is read only as the wire asks for it. When the wire
+ * cancels (body over the limit) the rest is discarded as it arrives, never buffered.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on('data', (chunk: Buffer) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.on('end', () => {
+        if (!done) controller.close();
+        done = true;
+      });
+      req.on('error', (error) => {
+        if (!done) controller.error(error);
+        done = true;
+      });
+      req.pause();
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      done = true;
+      req.resume();
+    },
+  });
+}
+
+/**
+ * Throws away a body the wire never read (a 404, 405 or 415 answers without reading): left
+ * paused, it would stall the next request on the same keep-alive connection.
+ */
+export async function discardUnreadBody(request: Request): Promise<void> {
+  if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => undefined);
+}
+
+/** Writes a fetch Response to Node, adding `extra` headers (CORS). */
+export async function sendResponse(res: ServerResponse, response: Response, extra: Record<string, string> = {}): Promise<void> {
+  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  Object.assign(headers, extra);
+  if (body) headers['content-length'] = String(body.byteLength);
+  res.writeHead(response.status, headers);
+  res.end(body);
+}

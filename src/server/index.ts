@@ -1,0 +1,152 @@
+/**
+ * `tabcast serve` as a library: the engine behind node:http and ws, with the wire doing all of
+ * the FHIRcast work. Defaults for every port (clock, crypto, storage) live here, at the door.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Hub, type Clock, type HubStorage, type UsersConfig } from '../hub/index.js';
+import { memoryStorage } from '../adapters/memory-storage.js';
+import { systemClock, timerDriver } from '../adapters/system-clock.js';
+import { webCrypto } from '../adapters/web-crypto.js';
+import { tooLarge } from '../protocol/index.js';
+import { createWireHandler, errorResponse, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
+import { corsFor } from './cors.js';
+import { discardUnreadBody, sendResponse, toFetchRequest } from './http-bridge.js';
+import { socketDoor, type SocketDoor } from './sockets.js';
+
+/** How to run the server; everything has a default. */
+export interface ServerOptions {
+  /** Interface to bind. Default 127.0.0.1 (HUB-SEC-07). */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 5200. */
+  port?: number;
+  /** Path of hub.url. Default /fhircast/hub. */
+  path?: string;
+  ackTimeoutMs?: number;
+  heartbeatMs?: number;
+  /** A validated users file: GetTopic and Bearer checks are on (HUB-ID). */
+  users?: UsersConfig;
+  /** Where state persists. Default: memory only. */
+  storage?: HubStorage;
+  /** Origins that get CORS headers, compared exactly (HUB-SEC-06). */
+  allowOrigins?: readonly string[];
+  maxConnections?: number;
+  bodyLimitBytes?: number;
+  /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
+  clock?: Clock;
+  /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
+  log?: (line: string) => void;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** hub.url with the port actually bound. */
+  readonly url: string;
+  readonly hub: Hub;
+  /** Closes subscriber sockets with 1001, writes pending state, stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts the hub: restores state, applies the users file, then listens. Rejects when it cannot listen. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const path = options.path ?? '/fhircast/hub';
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const log = options.log ?? (() => undefined);
+  const clock = options.clock ?? systemClock;
+  let hub: Hub | undefined;
+  const driver = timerDriver(() => hub?.tick(), clock);
+  hub = await Hub.create({
+    clock,
+    crypto: webCrypto,
+    storage: options.storage ?? memoryStorage(),
+    ackTimeoutMs: options.ackTimeoutMs,
+    heartbeatMs,
+    onWake: driver.onWake,
+    onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  const engine = hub;
+  if (options.users) await engine.configureUsers(options.users);
+
+  const allowed = new Set(options.allowOrigins ?? []);
+  let wire: WireHandler | undefined;
+  let sockets: SocketDoor | undefined;
+  let base = '';
+  const server = createServer((req, res) => void respond(req, res));
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+
+  async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const cors = corsFor(allowed, req.method ?? 'GET', header(req, 'origin'), header(req, 'access-control-request-method'));
+      if (cors.answerPreflight) {
+        res.writeHead(204, cors.headers).end();
+        return;
+      }
+      // A GET carries no body the wire reads; one announced over the limit is still refused (HUB-SEC-08).
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if ((req.method === 'GET' || req.method === 'HEAD') && declared > limit) {
+        await sendResponse(res, errorResponse(tooLarge(`request body is larger than the hub's limit of ${limit} bytes`), 'outcome'), cors.headers);
+        return;
+      }
+      const request = toFetchRequest(req, base);
+      await sendResponse(res, await wire!.handle(request), cors.headers);
+      await discardUnreadBody(request);
+    } catch (error) {
+      log(`tabcast: could not answer a request: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('internal error');
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => {
+      driver.stop();
+      reject(new Error(listenFailure(error, host, options.port ?? 5200)));
+    };
+    server.once('error', failed);
+    server.listen(options.port ?? 5200, host, () => {
+      server.off('error', failed);
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : (options.port ?? 5200);
+      base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      wire = createWireHandler(engine, {
+        hubUrl: `${base}${path}`,
+        bodyLimitBytes: limit,
+        onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
+      });
+      sockets = socketDoor(wire, base, heartbeatMs);
+      resolve();
+    });
+  });
+  server.on('upgrade', (req, socket, head) => sockets!.upgrade(req, socket, head));
+  server.on('error', (error) => log(`tabcast: server error: ${error.message}`));
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${base}${path}`,
+    hub: engine,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise((resolve) => server.close(resolve));
+        await engine.shutdown(); // 1001, no denial (HUB-SERVE-04), then flush
+        await sockets!.drain(1000);
+        server.closeAllConnections();
+        await stopped;
+        driver.stop();
+      })();
+      return closing;
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): string {
+  if (error.code === 'EADDRINUSE') return `port ${port} on ${host} is already in use`;
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return `cannot bind to host ${host}: no such local address`;
+  if (error.code === 'EACCES') return `not allowed to listen on port ${port} on ${host}`;
+  return `cannot listen on ${host}:${port}: ${error.message}`;
+}
