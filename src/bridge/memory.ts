@@ -1,0 +1,79 @@
+/**
+ * The bridge's small memories: which event ids it has seen and where they came from (bounded,
+ * least recently used first out), the content-sharing version of each open anchor on either hub,
+ * and the reconnect backoff.
+ */
+import { entryIdentity, resolveEventName, type EventPayload } from '../protocol/index.js';
+
+/** Where an event id was first seen. `bridge` marks the bridge's own SyncErrors and reconciling opens. */
+export type Origin = 'local' | 'remote' | 'bridge';
+
+/** A bounded map of event ids to their origin; the oldest entry leaves first. */
+export class SeenIds {
+  private readonly ids = new Map<string, Origin>();
+
+  constructor(private readonly limit: number) {}
+
+  get(id: string): Origin | undefined {
+    const origin = this.ids.get(id);
+    if (origin !== undefined) {
+      this.ids.delete(id);
+      this.ids.set(id, origin);
+    }
+    return origin;
+  }
+
+  add(id: string, origin: Origin): void {
+    this.ids.delete(id);
+    this.ids.set(id, origin);
+    while (this.ids.size > this.limit) this.ids.delete(this.ids.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/** The anchor an event names (`Type/id`) and what the event does to it. */
+export function anchorOf(event: EventPayload): { key: string; kind: string } | undefined {
+  const resolved = resolveEventName(String(event['hub.event'] ?? ''));
+  const def = resolved?.definition;
+  if (!def?.anchorKey) return undefined;
+  const identity = entryIdentity(event.context.find((e) => e.key === def.anchorKey));
+  return identity ? { key: `${identity.type}/${identity.id}`, kind: def.kind } : undefined;
+}
+
+/**
+ * Content-sharing versions are assigned by each hub on its own, so an update relayed from one hub
+ * to the other has to carry the other hub's version of the anchor. This remembers them.
+ */
+export class AnchorVersions {
+  private readonly versions = new Map<string, string>();
+
+  /** Learns from an event as a hub broadcast it (opens and updates carry the hub's version). */
+  learn(event: EventPayload): void {
+    const anchor = anchorOf(event);
+    if (!anchor) return;
+    const version = event['context.versionId'];
+    if (anchor.kind === 'close') this.versions.delete(anchor.key);
+    else if ((anchor.kind === 'open' || anchor.kind === 'update') && typeof version === 'string') this.versions.set(anchor.key, version);
+  }
+
+  set(anchorKey: string, version: string): void {
+    this.versions.set(anchorKey, version);
+  }
+
+  get(anchorKey: string): string | undefined {
+    return this.versions.get(anchorKey);
+  }
+
+  clear(): void {
+    this.versions.clear();
+  }
+}
+
+/** Exponential backoff with "equal jitter": half the step is fixed, half is random. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(step / 2 + (step / 2) * random());
+}
