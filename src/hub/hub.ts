@@ -205,6 +205,9 @@ export class Hub {
   subscribe(req: SubscribeInput): SubscribeResult {
     const topic = validateTopic(req.topic);
     const { filters, text } = parseEventList(req.events);
+    if (req.leaseSeconds !== undefined && !(Number.isSafeInteger(req.leaseSeconds) && req.leaseSeconds > 0)) {
+      throw badRequest(`hub.lease_seconds must be a positive integer, got ${String(req.leaseSeconds)}`, 'value');
+    }
     const lease = Math.min(req.leaseSeconds ?? this.defaultLease, this.maxLease);
     const now = this.clock.now();
     let sub: Subscription;
@@ -321,9 +324,11 @@ export class Hub {
     if (msg.event !== undefined) return; // publishing over the socket is not in the spec: ignored
     const status = readStatus(msg);
     if (status === undefined) return; // e.g. OHIF's {"hub.channel.endpoint": …}
+    // HUB-TOLERANT-06: only an answer that carries no id at all goes to the oldest unanswered
+    // notification; an id that is not a string can match nothing (HUB-ACK-05).
+    if (msg.id !== undefined && msg.id !== null && typeof msg.id !== 'string') return;
     const id = typeof msg.id === 'string' ? msg.id : undefined;
-    let pending = id !== undefined ? conn.pending.get(id) : undefined;
-    if (id === undefined) pending = conn.pending.values().next().value; // HUB-TOLERANT-06
+    const pending = id !== undefined ? conn.pending.get(id) : conn.pending.values().next().value;
     if (!pending) return; // HUB-ACK-05
     conn.pending.delete(pending.id);
     const sub = conn.subscription;
@@ -387,12 +392,12 @@ export class Hub {
   private applyChange(body: unknown, pathTopic: string | undefined): { id: string; durable: Promise<void> | undefined } {
     const request = parseContextChangeRequest(body);
     const event = request.event;
+    const rawName = event['hub.event'];
     const bodyTopic = event['hub.topic'];
     if (pathTopic !== undefined && bodyTopic !== undefined && bodyTopic !== pathTopic) {
-      throw badRequest(`event.hub.topic ${JSON.stringify(bodyTopic)} differs from the topic in the URL ${JSON.stringify(pathTopic)}`, 'value');
+      throw badRequest(`${rawName}: event.hub.topic ${JSON.stringify(bodyTopic)} differs from the topic in the URL ${JSON.stringify(pathTopic)}`, 'value');
     }
-    const topic = validateTopic(bodyTopic ?? pathTopic, 'event.hub.topic');
-    const rawName = event['hub.event'];
+    const topic = validateTopic(bodyTopic ?? pathTopic, `${rawName}: event.hub.topic`);
     const resolved = resolveEventName(rawName);
     if (!resolved) throw badRequest(`event.hub.event ${JSON.stringify(rawName)} is not an event this hub knows (catalog, <ResourceType>-open/close/update/select, or a reverse-domain name)`, 'not-supported');
     const def = resolved.definition;
@@ -421,9 +426,9 @@ export class Hub {
         const versionId = randomToken(this.crypto);
         notification.event['context.versionId'] = versionId;
         delete notification.event['context.priorVersionId'];
-        const derived = this.deriveOpens(state, def, notification);
-        state.open(anchor, notification, versionId, () => randomToken(this.crypto), derived);
-        this.broadcast(state.record.topic, name, notification, derived);
+        const { implied, live } = this.deriveOpens(state, def, notification);
+        state.open(anchor, notification, versionId, () => randomToken(this.crypto), implied);
+        this.broadcast(state.record.topic, name, notification, live);
         return true;
       }
       case 'close': {
@@ -482,17 +487,23 @@ export class Hub {
     return ctx;
   }
 
-  /** Computes the derived opens of an open event (fhircast-spec.md §6.4, HUB-CTX-09..13). */
-  private deriveOpens(state: TopicContexts, def: EventDefinition, source: Notification): DerivedOpen[] {
+  /**
+   * Computes the derived opens of an open event (fhircast-spec.md §6.4, HUB-CTX-09..13): every
+   * implied open is kept with the context (a later catch-up may need it, HUB-CTX-06), but only
+   * those whose resource is not open yet go out live (HUB-CTX-13).
+   */
+  private deriveOpens(state: TopicContexts, def: EventDefinition, source: Notification): { implied: DerivedOpen[]; live: DerivedOpen[] } {
     const derived: DerivedOpen[] = [];
+    const live: DerivedOpen[] = [];
     for (const implied of def.implies ?? []) {
       const entries = source.event.context.filter((e) => e.key === implied.fromKey);
       for (const entry of entries) {
         const identity = entryIdentity(entry);
-        if (!identity || state.isOpen(identity)) continue;
+        if (!identity) continue;
+        const alreadyOpen = state.isOpen(identity);
         const extra = source.event.context.filter((e) => implied.withKeys.includes(e.key));
         const context: ContextEntry[] = [entry, ...extra];
-        derived.push({
+        const open: DerivedOpen = {
           event: implied.event,
           type: identity.type,
           id: identity.id,
@@ -501,10 +512,12 @@ export class Hub {
             id: randomToken(this.crypto),
             event: { 'hub.topic': source.event['hub.topic'], 'hub.event': implied.event, context, 'context.versionId': randomToken(this.crypto) },
           },
-        });
+        };
+        derived.push(open);
+        if (!alreadyOpen) live.push(open);
       }
     }
-    return derived;
+    return { implied: derived, live };
   }
 
   // ---- delivery --------------------------------------------------------------------------
@@ -561,6 +574,8 @@ export class Hub {
         consider(ctx.anchorType, ctx.seq, { ...ctx.notification, event }, as);
       } else {
         for (const d of ctx.derived) {
+          // A resource open as its own context is not re-announced through a derived open (HUB-CTX-13).
+          if (state.find({ type: d.type, id: d.id })) continue;
           const dAs = matchEvent(filters, d.event, d.event);
           if (dAs) consider(d.type, ctx.seq, d.notification, dAs);
         }
@@ -608,7 +623,8 @@ export class Hub {
   /** Runs everything due at the clock's current time: ack timeouts, lease expiry, heartbeats. */
   tick(): void {
     const now = this.clock.now();
-    for (const sub of [...this.subscriptions.values()]) {
+    // Deleting the visited entry while iterating a Map is safe: ended subscriptions are not revisited.
+    for (const sub of this.subscriptions.values()) {
       const conn = sub.connection;
       if (conn?.open) {
         const overdue = [...conn.pending.values()].find((p) => p.deadline <= now);

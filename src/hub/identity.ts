@@ -41,6 +41,11 @@ export function validateUsersConfig(value: unknown): UsersConfig {
   return { secret, groups: groups as string[][] };
 }
 
+/** A user's topic; own entries only, so names such as `constructor` belong to no group. */
+function topicOf(users: Record<string, string>, username: string): string | undefined {
+  return Object.hasOwn(users, username) && typeof users[username] === 'string' ? users[username] : undefined;
+}
+
 export class Identity {
   private record: IdentityRecord | undefined;
 
@@ -71,10 +76,10 @@ export class Identity {
     const previous = this.record;
     const salt = previous && (await this.verify(valid.secret)) ? previous.salt : base64url(this.crypto.randomBytes(16));
     const secretHash = base64url(await this.digest(salt, valid.secret));
-    const users: Record<string, string> = {};
+    const users: Record<string, string> = Object.create(null) as Record<string, string>;
     const topics: string[] = [];
     for (const group of valid.groups) {
-      const kept = group.map((u) => previous?.users[u]).find((t) => t !== undefined);
+      const kept = group.map((u) => (previous ? topicOf(previous.users, u) : undefined)).find((t) => t !== undefined);
       const topic = kept ?? randomToken(this.crypto);
       for (const user of group) users[user] = topic;
       topics.push(topic);
@@ -95,7 +100,7 @@ export class Identity {
   async getTopic(username: string | undefined | null, secret: string | undefined | null): Promise<string> {
     if (!username || !secret) throw badRequest('gettopic needs both username and secret', 'required');
     if (!(await this.verify(secret))) throw unauthorized('the secret is not the application secret');
-    const topic = this.record!.users[username];
+    const topic = topicOf(this.record!.users, username);
     if (!topic) throw forbidden(`user ${JSON.stringify(username)} belongs to no group`);
     return topic;
   }

@@ -26,6 +26,7 @@ export interface OpenContext {
   contentBundleId: string;
   /** Shared content, in insertion order. */
   content: Resource[];
+  /** Every open the last open implies, also those not sent live because the resource was open (HUB-CTX-13). */
   derived: DerivedOpen[];
 }
 
@@ -75,7 +76,7 @@ export class TopicContexts {
       ctx.notification = notification;
       ctx.versionId = versionId;
       ctx.seq = this.record.seq;
-      ctx.derived = derived.length > 0 ? derived : ctx.derived;
+      ctx.derived = derived; // the latest open's context defines what it implies
     } else {
       ctx = {
         anchorType: identity.type,

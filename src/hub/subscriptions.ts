@@ -44,6 +44,7 @@ export function parseEventList(events: readonly string[]): { filters: EventFilte
   const texts: string[] = [];
   const seen = new Set<string>();
   for (const raw of events) {
+    if (raw.trim() === '') continue;
     const f = parseEventFilter(raw);
     if (!f) throw badRequest(`hub.events names an event the hub does not know: ${JSON.stringify(raw)}`, 'value');
     const text = filterText(f);
@@ -53,5 +54,6 @@ export function parseEventList(events: readonly string[]): { filters: EventFilte
     filters.push(f);
     texts.push(text);
   }
+  if (filters.length === 0) throw badRequest('hub.events is missing or empty: name the events to subscribe to', 'required');
   return { filters, text: texts.join(',') };
 }

@@ -13,6 +13,11 @@ export const LEGACY_ALIASES: Readonly<Record<string, string>> = {
   'user-logout': 'userLogout',
 };
 
+/** The STU3 event a legacy name stands for; own entries only, so `constructor` or `__proto__` name nothing. */
+export function legacyAlias(lower: string): string | undefined {
+  return Object.hasOwn(LEGACY_ALIASES, lower) ? LEGACY_ALIASES[lower] : undefined;
+}
+
 /** Names a subscriber may list in `hub.events` that are not events one can publish. */
 const SUBSCRIBE_ONLY = new Set(['heartbeat']);
 
@@ -55,7 +60,7 @@ export function resolveEventName(raw: string): ResolvedEvent | undefined {
   const lower = name.toLowerCase();
   const fromCatalog = catalogEvent(lower);
   if (fromCatalog) return { name: fromCatalog.name, definition: fromCatalog };
-  const alias = LEGACY_ALIASES[lower];
+  const alias = legacyAlias(lower);
   if (alias) {
     const def = catalogEvent(alias)!;
     return { name: def.name, definition: def, legacy: lower };
@@ -100,7 +105,7 @@ export function parseEventFilter(raw: string): EventFilter | undefined {
     return type ? { kind: 'resource', type: type.toLowerCase(), text: `${type}-*` } : undefined;
   }
   if (SUBSCRIBE_ONLY.has(lower)) return { kind: 'name', lower, text: lower };
-  const alias = LEGACY_ALIASES[lower];
+  const alias = legacyAlias(lower);
   if (alias) return { kind: 'legacy', lower, stu3Lower: alias.toLowerCase() };
   const resolved = resolveEventName(entry);
   if (!resolved) return undefined;

@@ -6,7 +6,16 @@ import * as z from 'zod/mini';
 import { badRequest } from './outcome.js';
 
 const nonEmpty = z.string().check(z.minLength(1));
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+
+/** True for an ISO 8601 date-time whose fields name a real instant (no month 13, no February 30). */
+function isIsoDateTime(text: string): boolean {
+  const m = ISO_8601.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second <= 60 && offH <= 23 && offM <= 59;
+}
 
 /** A FHIR resource as relayed: only `resourceType` is required by the hub. */
 export const ResourceSchema = z.looseObject({ resourceType: nonEmpty, id: z.optional(z.string()) });
@@ -39,7 +48,7 @@ export type EventPayload = {
 
 /** A request context change body (fhircast-spec.md §5.1). `timestamp` may be absent (set on receipt). */
 export const ContextChangeRequestSchema = z.looseObject({
-  timestamp: z.optional(z.string().check(z.regex(ISO_8601))),
+  timestamp: z.optional(z.string().check(z.refine(isIsoDateTime))),
   id: nonEmpty,
   event: EventPayloadSchema,
 });
@@ -119,9 +128,13 @@ export function parseContextChangeRequest(body: unknown): {
   }
   const r = ContextChangeRequestSchema.safeParse(body);
   if (!r.success) {
+    // Name the event when the body names one (HUB-CHANGE-13).
+    const event = (body as { event?: unknown }).event;
+    const named = typeof event === 'object' && event !== null ? (event as Record<string, unknown>)['hub.event'] : undefined;
+    const what = typeof named === 'string' && named.trim() !== '' ? `${named.trim()} request` : 'context change request';
     const timestampIssue = r.error.issues.find((i) => i.path[0] === 'timestamp');
-    if (timestampIssue) throw badRequest('context change request: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z', 'value');
-    throw badRequest(describeIssues(r.error.issues, 'context change request'), 'required');
+    if (timestampIssue) throw badRequest(`${what}: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z`, 'value');
+    throw badRequest(describeIssues(r.error.issues, what), 'required');
   }
   return r.data as unknown as { timestamp?: string; id: string; event: EventPayload };
 }
