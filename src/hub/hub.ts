@@ -220,7 +220,7 @@ export class Hub {
       sub.leaseSeconds = lease;
       sub.leaseExpiresAt = now + lease * 1000;
       if (req.subscriberName) sub.name = req.subscriberName;
-      if (sub.connection?.open) sub.connection.channel.send(this.confirmation(sub));
+      if (sub.connection?.open) this.send(sub.connection.channel, this.confirmation(sub), sub);
     } else {
       sub = {
         endpoint: randomToken(this.crypto),
@@ -267,7 +267,7 @@ export class Hub {
     if (previous?.open) {
       previous.open = false;
       previous.pending.clear();
-      previous.channel.close(1000, 'replaced by a newer connection to this endpoint');
+      this.closeChannel(previous.channel, 1000, 'replaced by a newer connection to this endpoint');
     }
     const conn: Connection = { subscription: sub, channel, pending: new Map(), open: true };
     sub.connection = conn;
@@ -275,7 +275,7 @@ export class Hub {
       sub.confirmed = true;
       sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
     }
-    channel.send(this.confirmation(sub));
+    this.send(channel, this.confirmation(sub), sub);
     this.sendCatchUp(conn);
     if (this.heartbeatMs > 0 && this.nextHeartbeatAt === undefined) this.nextHeartbeatAt = now + this.heartbeatMs;
     this.log.emit({ at: now, type: 'connect', topic: sub.topic, subscriber: sub.name });
@@ -301,8 +301,8 @@ export class Hub {
     if (conn?.open) {
       conn.open = false;
       conn.pending.clear();
-      conn.channel.send({ 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': reason });
-      conn.channel.close(1000, reason.slice(0, 120));
+      this.send(conn.channel, { 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': reason }, sub);
+      this.closeChannel(conn.channel, 1000, reason);
     }
     this.log.emit({ at: this.clock.now(), type: 'denied', topic: sub.topic, subscriber: sub.name, detail: reason });
   }
@@ -374,7 +374,7 @@ export class Hub {
     try {
       result = this.applyChange(body, options.pathTopic);
     } catch (error) {
-      if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message });
+      if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
       return Promise.reject(error);
     } finally {
       this.rearm();
@@ -542,8 +542,8 @@ export class Hub {
 
   private deliver(conn: Connection, notification: Notification, deliveredAs: string, track: boolean): void {
     const frame = notification.event['hub.event'] === deliveredAs ? notification : { ...notification, event: { ...notification.event, 'hub.event': deliveredAs } };
-    conn.channel.send(frame);
     conn.lastEvent = { id: notification.id, name: deliveredAs };
+    // Pending is recorded before sending: an in-process channel may answer from inside send().
     if (track) {
       if (conn.pending.size >= MAX_PENDING_PER_CONNECTION) conn.pending.delete(conn.pending.keys().next().value!);
       conn.pending.delete(notification.id); // a resend moves to the back (HUB-CHANGE-16)
@@ -552,6 +552,24 @@ export class Hub {
         name: deliveredAs,
         deadline: this.ackTimeoutMs > 0 ? this.clock.now() + this.ackTimeoutMs : Number.POSITIVE_INFINITY,
       });
+    }
+    this.send(conn.channel, frame, conn.subscription);
+  }
+
+  /** One broken transport must never stop a broadcast to the others or leave state half-applied. */
+  private send(channel: SubscriberChannel, frame: Parameters<SubscriberChannel['send']>[0], sub: Subscription): void {
+    try {
+      channel.send(frame);
+    } catch (error) {
+      this.log.emit({ at: this.clock.now(), type: 'close', topic: sub.topic, subscriber: sub.name, detail: `send failed: ${String(error)}` });
+    }
+  }
+
+  private closeChannel(channel: SubscriberChannel, code: number, reason: string): void {
+    try {
+      channel.close(code, clampCloseReason(reason));
+    } catch {
+      // the transport is already gone; nothing left to close
     }
   }
 
@@ -661,7 +679,7 @@ export class Hub {
         id: randomToken(this.crypto),
         event: { 'hub.topic': sub.topic, 'hub.event': 'heartbeat', context: [{ key: 'period', decimal: period }] },
       };
-      sub.connection.channel.send(frame);
+      this.send(sub.connection.channel, frame, sub);
     }
   }
 
@@ -738,7 +756,7 @@ export class Hub {
       const conn = sub.connection;
       if (conn?.open) {
         conn.open = false;
-        conn.channel.close(code, 'hub shutting down');
+        this.closeChannel(conn.channel, code, 'hub shutting down');
       }
     }
     this.subscriptions.clear();
@@ -761,6 +779,27 @@ function readStatus(msg: Record<string, unknown>): number | undefined {
   if (fromCode !== undefined) return fromCode;
   if (msg.status === undefined && typeof msg.id === 'string') return 200;
   return undefined;
+}
+
+/** Best-effort topic, event name and id of a (possibly malformed) request, for the activity log. */
+function describeRequest(body: unknown, pathTopic: string | undefined): { topic?: string; event?: string; eventId?: string } {
+  const text = (v: unknown) => (typeof v === 'string' && v.length <= 256 ? v : undefined);
+  const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const e = typeof b.event === 'object' && b.event !== null ? (b.event as Record<string, unknown>) : {};
+  return { topic: text(e['hub.topic']) ?? pathTopic, event: text(e['hub.event']), eventId: text(b.id) };
+}
+
+const utf8 = new TextEncoder();
+
+/** WebSocket close reasons are limited to 123 UTF-8 bytes; cut on a character boundary. */
+function clampCloseReason(reason: string): string {
+  if (utf8.encode(reason).length <= 123) return reason;
+  let out = '';
+  for (const ch of reason) {
+    if (utf8.encode(out + ch).length > 123) break;
+    out += ch;
+  }
+  return out;
 }
 
 function structuredCloneJson<T>(value: T): T {

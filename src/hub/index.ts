@@ -3,3 +3,4 @@ export type { Clock, CryptoSource, HubStorage, SubscriberChannel, HeartbeatFrame
 export type { HubLogEntry } from './log.js';
 export { validateUsersConfig, type UsersConfig } from './identity.js';
 export { randomToken, TOKEN_BITS } from './ids.js';
+export { buildSyncError, type SyncErrorCause } from './sync-errors.js';
