@@ -1,0 +1,119 @@
+/**
+ * The hub object `connect()` resolves with: the typed API, the standard API (fetch, WebSocket),
+ * and the extensions (bridge, inspect, observe), all over one reconnecting connection.
+ */
+import type { HubLogEntry } from '../hub/index.js';
+import type { HostMessage } from '../host/messages.js';
+import { BridgeHandles } from './bridge-handles.js';
+import { Connection } from './connection.js';
+import { createFetch } from './fetch-shim.js';
+import { unlessLost, type Session } from './session.js';
+import { SocketTable } from './socket-table.js';
+import { TypedSubscriptions } from './subscriptions.js';
+import type { EventCallback, PublishRequest, SubscribeOptions, TabcastHub } from './types.js';
+import { createWebSocketClass } from './websocket-shim.js';
+
+/** Opens a session whose host messages go to the given receiver. */
+export type SessionOpener = (receive: (message: HostMessage, session: Session) => void) => Promise<Session>;
+
+/** Builds the body of a context change from `publish`'s arguments; id and timestamp are made when absent. */
+export function contextChangeBody(topic: string, request: PublishRequest): unknown {
+  if (typeof request !== 'object' || request === null) throw new TypeError("publish needs an event: { 'hub.event', context }");
+  const { id, timestamp, ...event } = request;
+  return { timestamp: timestamp ?? new Date().toISOString(), id: id ?? globalThis.crypto.randomUUID(), event: { ...event, 'hub.topic': topic } };
+}
+
+/** A connected hub. */
+export class HubClient implements TabcastHub {
+  readonly fetch: TabcastHub['fetch'];
+  readonly WebSocket: typeof WebSocket;
+  private readonly connection: Connection;
+  private readonly subscriptions: TypedSubscriptions;
+  private readonly sockets: SocketTable;
+  private readonly bridges: BridgeHandles;
+  private readonly observers = new Set<(entry: HubLogEntry) => void>();
+
+  constructor(readonly hubUrl: string, open: SessionOpener) {
+    this.connection = new Connection(
+      () => open((message, session) => this.receive(message, session)),
+      (session) => this.restore(session),
+      (session) => this.lost(session),
+    );
+    this.subscriptions = new TypedSubscriptions(this.connection);
+    this.sockets = new SocketTable(this.connection);
+    this.bridges = new BridgeHandles(this.connection);
+    this.fetch = createFetch(hubUrl, (request) => this.connection.call((api) => api.fetch(request)));
+    this.WebSocket = createWebSocketClass(this.sockets, hubUrl);
+  }
+
+  /** Opens the first session. */
+  start(): Promise<void> {
+    return this.connection.start();
+  }
+
+  createTopic = () => this.connection.call((api) => api.createTopic());
+  getTopic = (username: string, secret: string) => this.connection.call((api) => api.getTopic(username, secret), true);
+  subscribe = (options: SubscribeOptions, onEvent: EventCallback) => this.subscriptions.add({ ...options }, onEvent);
+  getContext = (topic: string) => this.connection.call((api) => api.getContext(topic), true);
+  inspect = () => this.connection.call((api) => api.inspect(), true);
+  bridge = (options: Parameters<TabcastHub['bridge']>[0]) => this.bridges.open(options);
+
+  async publish(topic: string, request: PublishRequest) {
+    const body = contextChangeBody(topic, request);
+    return this.connection.call((api) => api.publish(body));
+  }
+
+  observe(listener: (entry: HubLogEntry) => void): () => void {
+    this.observers.add(listener);
+    if (this.observers.size === 1) this.setObserving(true);
+    return () => {
+      if (this.observers.delete(listener) && this.observers.size === 0) this.setObserving(false);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.sockets.closeAll();
+    await this.connection.close();
+  }
+
+  private setObserving(on: boolean): void {
+    this.connection.call((api) => api.observe(on), true).catch((error: unknown) => console.warn('tabcast: could not follow the hub log', error));
+  }
+
+  private receive(message: HostMessage, session: Session): void {
+    switch (message?.t) {
+      case 'event':
+        return this.subscriptions.deliver(message.sub, message.frame, session);
+      case 'ended':
+        return this.subscriptions.ended(message.sub, message.code);
+      case 'ws-open':
+      case 'ws-frame':
+      case 'ws-close':
+        return this.sockets.receive(message, session);
+      case 'log':
+        for (const observer of this.observers) {
+          try {
+            observer(message.entry);
+          } catch (error) {
+            console.error('tabcast: an observe listener failed', error);
+          }
+        }
+        return;
+      case 'bridge':
+        return this.bridges.update(message.id, message.status);
+      case 'error':
+        console.warn('tabcast: the hub refused a message from this page:', message.error.outcome.issue?.[0]?.diagnostics);
+    }
+  }
+
+  private lost(session: Session): void {
+    this.subscriptions.hostLost();
+    this.sockets.hostLost(session);
+  }
+
+  private async restore(session: Session): Promise<void> {
+    await this.subscriptions.restore(session);
+    if (this.observers.size > 0) await unlessLost(session.api.observe(true), session.lost);
+    await this.bridges.restore(session);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * One session with a host: hello, the page's liveness lock, and the watch on the host's lock.
+ * A session is lost when its host goes away (worker terminated, leader tab closed, retired), and
+ * then every call still waiting on it fails at once instead of hanging.
+ */
+import { transfer, wrap, type Endpoint } from 'comlink';
+import { HubError } from '../protocol/outcome.js';
+import { holdLock, randomId, watchLock, type LockManagerLike } from '../host/locks.js';
+import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../host/messages.js';
+import type { Transport } from './transports.js';
+
+/** A live session. */
+export interface Session {
+  /** The host's control API (every method already returns a promise, so Comlink's proxy has the same type). */
+  readonly api: HostApi;
+  readonly welcome: Welcome;
+  /** Sends on the events link. */
+  post(message: ClientMessage): void;
+  /** Settles (with the error to give waiting calls) once the host is gone. */
+  readonly lost: Promise<HubError>;
+  /** Lets go of the host: frees the page's lock and closes the links. */
+  dispose(): void;
+}
+
+/** What hello tells the host about this page. */
+export interface HelloInfo {
+  appName?: string;
+  hubUrl: string;
+}
+
+const gone = new WeakSet<object>();
+
+/** The error of calls cut off by a lost host; tabcast reconnects by itself. */
+export function hostGoneError(): HubError {
+  const error = new HubError(503, 'transient', 'the tabcast hub went away (its worker or leader tab stopped) before answering; it is reconnecting, so the call may be retried');
+  gone.add(error);
+  return error;
+}
+
+/** True for the error `hostGoneError` makes. */
+export const isHostGone = (error: unknown): boolean => typeof error === 'object' && error !== null && gone.has(error);
+
+/** Thrown by `openSession` when it asked an older host to retire: open again once it is gone. */
+export class HostRetired extends Error {}
+
+/** The value of a Result, or its HubError rebuilt on this side. */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw HubError.from(result.error.status, result.error.outcome);
+}
+
+/** Waits for `promise`, unless the session is lost first. */
+export function unlessLost<T>(promise: Promise<T>, lost: Promise<HubError>): Promise<T> {
+  return Promise.race([promise, lost.then((error) => Promise.reject(error))]);
+}
+
+/** Opens a session over `transport`. Messages from the host go to `onMessage`. */
+export async function openSession(transport: Transport, info: HelloInfo, locks: LockManagerLike, onMessage: (message: HostMessage, session: Session) => void): Promise<Session> {
+  const channels = await transport();
+  const api = wrap<HostApi>(channels.control as unknown as Endpoint) as unknown as HostApi;
+  const stopWatching = new AbortController();
+  let markLost!: (error: HubError) => void;
+  const lost = new Promise<HubError>((resolve) => (markLost = resolve));
+  let release = () => {};
+  const session: Session = {
+    api,
+    welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
+    post: (message) => channels.events.postMessage(message),
+    lost,
+    dispose() {
+      stopWatching.abort();
+      release();
+      channels.dispose();
+    },
+  };
+  channels.events.addEventListener('message', (event) => onMessage(event.data as HostMessage, session));
+  channels.events.start?.();
+  void channels.failed.then(markLost);
+  try {
+    const hello = { protocol: HOST_PROTOCOL, appName: info.appName, hubUrl: info.hubUrl, events: channels.hostEvents };
+    const welcome = unwrap(await unlessLost(api.hello(transfer(hello, channels.hostEvents ? [channels.hostEvents] : [])), lost));
+    Object.assign(session, { welcome });
+    if (welcome.protocol < HOST_PROTOCOL) {
+      // A host from an older deploy: ask it to stop, wait until it has, and let the caller open again.
+      unwrap(await unlessLost(api.retire(), lost));
+      await new Promise<void>((resolve) => watchLock(locks, hostLockName(welcome.hostId), resolve));
+      throw new HostRetired('the hub ran an older tabcast and was replaced');
+    }
+    const lockName = CLIENT_LOCK_PREFIX + randomId();
+    release = await holdLock(locks, lockName);
+    // Only now, with the lock held, may the host start waiting on it: else it could win it first.
+    unwrap(await unlessLost(api.watch(lockName), lost));
+    watchLock(locks, hostLockName(welcome.hostId), () => markLost(hostGoneError()), stopWatching.signal);
+    return session;
+  } catch (error) {
+    session.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * One connected client (a page's `connect()`): its control API, its events link, the typed
+ * subscriptions and sockets it holds, and how they end. A session ends normally (`bye`: its
+ * subscriptions are unsubscribed), abnormally (its tab's lock was freed: a 1006 close, so the
+ * others get a SyncError), or because the host retires.
+ */
+import { expose, type Endpoint } from 'comlink';
+import type { ConnectionHandle, Hub, SubscriberChannel } from '../hub/index.js';
+import { badRequest, conflict, forbidden, HubError, notFound } from '../protocol/outcome.js';
+import type { WireHandler } from '../wire/index.js';
+import { endpointUrl, hubLocation } from '../wire/endpoints.js';
+import * as check from './arguments.js';
+import type { BridgeHost } from './bridges.js';
+import { guardControl } from './control-guard.js';
+import { watchLock, type LockManagerLike } from './locks.js';
+import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from './messages.js';
+import { settle, toWireError } from './results.js';
+import { serveFetch } from './serve-fetch.js';
+import { ABNORMAL_CLOSE, SocketRelay } from './socket-relay.js';
+
+/** The oldest page protocol a host still serves. */
+const MIN_CLIENT_PROTOCOL = 1;
+/**
+ * A page asks to be watched right after hello. One that never does (it closed while connecting,
+ * or it is not tabcast) could never be found dead, so its session is dropped after this long.
+ */
+const WATCH_DEADLINE_MS = 30_000;
+const METHODS = new Set<string>(HOST_METHODS);
+
+/** What a session needs from the host that runs it. */
+export interface SessionHost {
+  readonly hub: Hub;
+  readonly hostId: string;
+  readonly locks: LockManagerLike;
+  readonly bridges: BridgeHost;
+  readonly bodyLimitBytes: number;
+  wireFor(hubUrl: string): WireHandler;
+  retire(): void;
+  ended(session: ClientSession): void;
+  reportInternal(error: unknown): void;
+}
+
+interface TypedSubscription {
+  topic: string;
+  endpoint: string;
+  handle?: ConnectionHandle;
+}
+
+/** How a session ends: `bye` = hub.close(), `dead` = its tab vanished, `retired` = the host stops (pages learn it from the host lock). */
+export type SessionEnd = 'bye' | 'dead' | 'retired';
+
+/** One client of the host. */
+export class ClientSession {
+  private state: 'new' | 'ready' | 'ended' = 'new';
+  private events?: Link;
+  private wire?: WireHandler;
+  private appName = 'tabcast app';
+  private clientProtocol = 0;
+  private readonly subs = new Map<string, TypedSubscription>();
+  private readonly sockets = new SocketRelay((message) => this.post(message));
+  private readonly bridgeListeners = new Map<string, () => void>();
+  private readonly watching = new AbortController();
+  private watched = false;
+  private readonly unwatchedTimer: ReturnType<typeof setTimeout>;
+  private stopObserving?: () => void;
+
+  constructor(private readonly host: SessionHost, control: Link, private readonly busEvents?: Link) {
+    expose(Object.freeze(this.api()), guardControl(control, METHODS) as unknown as Endpoint);
+    this.unwatchedTimer = setTimeout(() => this.end('dead'), WATCH_DEADLINE_MS);
+  }
+
+  /** Ends the session (idempotent). */
+  end(kind: SessionEnd): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    clearTimeout(this.unwatchedTimer);
+    this.watching.abort();
+    this.stopObserving?.();
+    for (const off of this.bridgeListeners.values()) off();
+    const hub = this.host.hub;
+    for (const [id, sub] of this.subs) {
+      if (kind === 'dead') sub.handle?.closed(ABNORMAL_CLOSE, { endSubscription: true });
+      else if (kind === 'bye') ignoreHubError(() => hub.unsubscribe(sub.topic, sub.endpoint));
+      this.subs.delete(id);
+    }
+    // Retiring, the engine's shutdown has closed the sockets already (1001, no SyncError).
+    if (kind !== 'retired') this.sockets.closeAll(kind === 'dead');
+    this.host.ended(this);
+    // After the current task, so that a `bye` still gets its reply; a dead page's port is garbage anyway.
+    const events = this.events;
+    setTimeout(() => events?.close?.(), 0);
+  }
+
+  private api(): HostApi {
+    const hub = this.host.hub;
+    const run = <T>(action: () => T | Promise<T>) =>
+      settle(() => {
+        if (this.state === 'new') throw new HubError(409, 'processing', 'call hello first');
+        if (this.state === 'ended') throw new HubError(410, 'processing', 'this session has ended; connect again');
+        return action();
+      }, (error) => this.host.reportInternal(error));
+    return {
+      hello: (args) => settle(() => this.hello(args), (error) => this.host.reportInternal(error)),
+      watch: (lockName) => run(() => this.watch(lockName)),
+      bye: () => run(() => this.end('bye')),
+      retire: () =>
+        run(() => {
+          if (this.clientProtocol <= HOST_PROTOCOL) throw forbidden('only a page with a newer tabcast may retire this hub');
+          this.host.retire();
+        }),
+      createTopic: () => run(() => hub.createTopic()),
+      getTopic: (username, secret) => run(() => hub.getTopic(check.text(username, 'username'), check.text(secret, 'secret', 4096))),
+      subscribe: (subId, args) => run(() => this.subscribe(check.text(subId, 'subscription id'), check.subscribeArgs(args))),
+      unsubscribe: (subId) => run(() => this.unsubscribe(check.text(subId, 'subscription id'))),
+      publish: (body) => run(() => hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))),
+      getContext: (topic) => run(() => hub.getContext(check.text(topic, 'topic (hub.topic)', 256))),
+      inspect: () => run(() => hub.inspect()),
+      observe: (on) => run(() => this.observe(on)),
+      fetch: (request) => run(() => serveFetch(this.wire!, check.serializedRequest(request, this.host.bodyLimitBytes))),
+      bridge: (request) =>
+        run(async () => {
+          const { id, bridge } = await this.host.bridges.open(check.bridgeRequest(request));
+          this.listenToBridge(id);
+          return { id, status: bridge.status() };
+        }),
+      watchBridge: (id) =>
+        run(() => {
+          const status = this.host.bridges.get(check.text(id, 'bridge id', 4096)).status();
+          this.listenToBridge(id);
+          return status;
+        }),
+      stopBridge: (id) => run(() => this.host.bridges.stop(check.text(id, 'bridge id', 4096))),
+    };
+  }
+
+  private hello(args: unknown) {
+    if (this.state !== 'new') throw conflict('hello was already called on this connection');
+    if (typeof args !== 'object' || args === null) throw badRequest('hello needs { protocol, hubUrl }', 'structure');
+    const { protocol, appName, hubUrl, events } = args as Record<string, unknown>;
+    if (!Number.isInteger(protocol) || (protocol as number) < MIN_CLIENT_PROTOCOL) {
+      throw new HubError(426, 'not-supported', 'this page runs a tabcast too old for the hub: reload the page');
+    }
+    const link = events instanceof MessagePort ? (events as Link) : this.busEvents;
+    if (!link) throw badRequest('hello needs the events port', 'required');
+    try {
+      this.wire = this.host.wireFor(check.text(hubUrl, 'hubUrl', 2048));
+    } catch (error) {
+      if (error instanceof HubError) throw error;
+      throw badRequest(`hubUrl must be an absolute http or https URL, got ${JSON.stringify(hubUrl)}`, 'value');
+    }
+    if (appName !== undefined) this.appName = check.text(appName, 'appName');
+    this.clientProtocol = protocol as number;
+    this.events = link;
+    link.addEventListener('message', (event) => this.receive(event.data));
+    link.start?.();
+    this.state = 'ready';
+    return { hostId: this.host.hostId, protocol: HOST_PROTOCOL, hubUrl: this.wire.hubUrl };
+  }
+
+  private watch(lockName: unknown): void {
+    const name = check.text(lockName, 'lock name');
+    if (!name.startsWith(CLIENT_LOCK_PREFIX)) throw badRequest(`the lock to watch must be named ${CLIENT_LOCK_PREFIX}…`, 'value');
+    if (this.watched) throw conflict('this connection is already watched');
+    this.watched = true;
+    clearTimeout(this.unwatchedTimer);
+    // Granted only when the page's own lock is freed: the tab closed, crashed or navigated away.
+    watchLock(this.host.locks, name, () => this.end('dead'), this.watching.signal);
+  }
+
+  private subscribe(subId: string, args: ReturnType<typeof check.subscribeArgs>) {
+    if (this.subs.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
+    const hub = this.host.hub;
+    const result = hub.subscribe({ ...args, subscriberName: args.subscriberName ?? this.appName });
+    const entry: TypedSubscription = { topic: result.topic, endpoint: result.endpoint };
+    const channel: SubscriberChannel = {
+      send: (frame) => {
+        // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
+        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat') this.post({ t: 'event', sub: subId, frame: frame as never });
+      },
+      close: (code, reason) => {
+        if (this.subs.get(subId) === entry) {
+          this.subs.delete(subId);
+          this.post({ t: 'ended', sub: subId, code, reason });
+        }
+      },
+    };
+    this.subs.set(subId, entry);
+    entry.handle = hub.connect(result.endpoint, channel);
+    const endpoint = endpointUrl(hubLocation(this.wire!.hubUrl), result.endpoint);
+    return { endpoint, topic: result.topic, events: result.events, leaseSeconds: result.leaseSeconds };
+  }
+
+  private unsubscribe(subId: string): void {
+    const sub = this.subs.get(subId);
+    if (!sub) throw notFound(`no live subscription ${subId} on this connection`);
+    this.host.hub.unsubscribe(sub.topic, sub.endpoint);
+  }
+
+  private observe(on: unknown): void {
+    if (typeof on !== 'boolean') throw badRequest('observe takes true or false', 'value');
+    if (on && !this.stopObserving) this.stopObserving = this.host.hub.observe((entry) => this.post({ t: 'log', entry }));
+    if (!on) {
+      this.stopObserving?.();
+      this.stopObserving = undefined;
+    }
+  }
+
+  private listenToBridge(id: string): void {
+    if (this.bridgeListeners.has(id)) return;
+    const bridge = this.host.bridges.get(id);
+    this.bridgeListeners.set(id, bridge.onStatus((status) => this.post({ t: 'bridge', id, status })));
+  }
+
+  /** A message from the page on the events link. Anything malformed is answered with a 400 and dropped. */
+  private receive(data: unknown): void {
+    if (this.state !== 'ready') return;
+    const m = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    const id = m.id;
+    const ok = typeof id === 'string';
+    if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
+      this.subs.get(m.sub)?.handle?.receive({ id, status: m.status });
+    } else if (m.t === 'ws-open' && ok && typeof m.url === 'string') {
+      this.sockets.open(id, m.url, this.wire);
+    } else if (m.t === 'ws-frame' && ok && typeof m.data === 'string') {
+      this.sockets.frame(id, m.data);
+    } else if (m.t === 'ws-close' && ok && Number.isInteger(m.code)) {
+      this.sockets.close(id, m.code as number, typeof m.reason === 'string' ? m.reason : '');
+    } else {
+      const what = typeof m.t === 'string' ? `a ${JSON.stringify(m.t).slice(0, 40)} message with missing or mistyped fields` : 'a message without a known type';
+      this.post({ t: 'error', error: toWireError(badRequest(`the hub ignored ${what} on the events port`, 'structure')) });
+    }
+  }
+
+  private post(message: HostMessage): void {
+    try {
+      this.events?.postMessage(message);
+    } catch (error) {
+      this.host.reportInternal(error);
+    }
+  }
+}
+
+function ignoreHubError(action: () => unknown): void {
+  try {
+    action();
+  } catch (error) {
+    if (!(error instanceof HubError)) throw error;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The host end of the page's `hub.WebSocket` shims: each socket is an id on the client's events
+ * link, attached to the wire's `acceptSocket` exactly as a real WebSocket is in `tabcast serve`.
+ */
+import type { ConnectionHandle } from '../hub/index.js';
+import type { WireHandler } from '../wire/index.js';
+import type { HostMessage } from './messages.js';
+
+/** Close code of a connection that failed or dropped without a close frame. */
+export const ABNORMAL_CLOSE = 1006;
+
+/** The sockets one client has open. */
+export class SocketRelay {
+  private readonly sockets = new Map<string, ConnectionHandle>();
+
+  constructor(private readonly post: (message: HostMessage) => void) {}
+
+  /** Opens socket `id` to `url`; an endpoint that is not live fails as a refused upgrade does (error, then 1006). */
+  open(id: string, url: string, wire: WireHandler | undefined): void {
+    if (this.sockets.has(id)) return; // a repeated open of a live id changes nothing
+    if (!wire || !wire.isEndpoint(url)) {
+      this.post({ t: 'ws-close', id, code: ABNORMAL_CLOSE, reason: '', clean: false });
+      return;
+    }
+    // ws-open goes first: acceptSocket sends the confirmation synchronously, on the same link.
+    this.post({ t: 'ws-open', id });
+    const handle = wire.acceptSocket(url, {
+      send: (data) => this.post({ t: 'ws-frame', id, data }),
+      close: (code, reason) => {
+        if (this.sockets.delete(id)) this.post({ t: 'ws-close', id, code, reason, clean: true });
+      },
+    });
+    if (handle) this.sockets.set(id, handle);
+    else this.post({ t: 'ws-close', id, code: ABNORMAL_CLOSE, reason: '', clean: false });
+  }
+
+  /** A text frame from the page. Frames for unknown ids are dropped, like frames after a close. */
+  frame(id: string, data: string): void {
+    this.sockets.get(id)?.receive(data);
+  }
+
+  /** The page closed socket `id`: the engine hears the code, the page gets the closing handshake back. */
+  close(id: string, code: number, reason: string): void {
+    const handle = this.sockets.get(id);
+    if (!handle) return;
+    this.sockets.delete(id);
+    handle.closed(code);
+    // 1006 is what a page sends when it gave up before the open: not a clean close.
+    this.post({ t: 'ws-close', id, code, reason, clean: code !== ABNORMAL_CLOSE });
+  }
+
+  /** Ends every socket: `dead` for a vanished tab (abnormal, its subscriptions end), else a normal 1000. */
+  closeAll(dead: boolean): void {
+    for (const [id, handle] of this.sockets) {
+      this.sockets.delete(id);
+      if (dead) handle.closed(ABNORMAL_CLOSE, { endSubscription: true });
+      else handle.closed(1000);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { expect, test, type Page } from '@playwright/test';
+import { isLeaderTab, killSharedWorker, openApp, patientOpen, sharedWorkerTargets, subscribersOf, uniqueWorkerUrl } from './support.js';
+
+/** After a hub restart: both tabs subscribed again (same callbacks), a change flows, the context survived. */
+async function expectRecovered(publisher: Page, receiver: Page, topic: string, contextBefore: unknown) {
+  await expect.poll(async () => (await subscribersOf(publisher, topic)).filter((s) => s.connected).length, { timeout: 10_000 }).toBe(2);
+  expect(await publisher.evaluate((t) => harness.hub.getContext(t), topic)).toEqual(contextBefore);
+  const next = await publisher.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-after')] as const);
+  expect(next.status).toBe(202);
+  await receiver.waitForFunction((id) => harness.events.some((n) => n.id === id), next.id);
+}
+
+test('HUB-PERSIST-04 clients recover by themselves when the shared worker is terminated', async ({ context, browser }, info) => {
+  const workerUrl = uniqueWorkerUrl(info.testId);
+  const a = await openApp(context, 'shared-worker', 'A', { workerUrl });
+  const b = await openApp(context, 'shared-worker', 'B', { workerUrl });
+  const topic = await a.evaluate(() => harness.hub.createTopic());
+  for (const page of [a, b]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
+  await a.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  await b.waitForFunction(() => harness.events.length === 1);
+  const contextBefore = await a.evaluate((t) => harness.hub.getContext(t), topic);
+
+  expect(await killSharedWorker(browser, info.testId)).toBe(1);
+
+  await expectRecovered(a, b, topic, contextBefore);
+  await expectRecovered(b, a, topic, await b.evaluate((t) => harness.hub.getContext(t), topic));
+});
+
+test('clients recover when a page of a newer tabcast retires the running worker', async ({ context, browser }, info) => {
+  const workerUrl = uniqueWorkerUrl(info.testId);
+  const a = await openApp(context, 'shared-worker', 'A', { workerUrl });
+  const b = await openApp(context, 'shared-worker', 'B', { workerUrl });
+  const topic = await a.evaluate(() => harness.hub.createTopic());
+  for (const page of [a, b]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
+  await a.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  const contextBefore = await a.evaluate((t) => harness.hub.getContext(t), topic);
+  const [oldWorker] = await sharedWorkerTargets(browser, info.testId);
+
+  // A page from a later deploy speaks protocol 2: its hello makes the old host retire.
+  const newer = await context.newPage();
+  await newer.goto('/test-pages/app.html');
+  const answer = await newer.evaluate(async (url) => {
+    const worker = new SharedWorker(url, { type: 'module', name: 'tabcast' });
+    const { port2 } = new MessageChannel();
+    const reply = (id: string) => new Promise<any>((resolve) => worker.port.addEventListener('message', (e) => e.data.id === id && resolve(e.data.value)));
+    worker.port.start();
+    const call = (id: string, path: string, args: unknown[], transfer: Transferable[] = []) => {
+      worker.port.postMessage({ id, type: 'APPLY', path: [path], argumentList: args.map((value) => ({ type: 'RAW', value })) }, transfer);
+      return reply(id);
+    };
+    const welcome = await call('1', 'hello', [{ protocol: 2, hubUrl: `${location.origin}/fhircast/hub`, events: port2 }], [port2]);
+    return { welcome, retire: await call('2', 'retire', []) };
+  }, workerUrl);
+  expect(answer.welcome).toMatchObject({ ok: true, value: { protocol: 1 } });
+  expect(answer.retire).toEqual({ ok: true });
+  await newer.close();
+
+  await expect.poll(async () => (await sharedWorkerTargets(browser, info.testId)).some((id) => id !== oldWorker)).toBe(true);
+  await expectRecovered(a, b, topic, contextBefore);
+});
+
+test('HUB-PERSIST-04 leader-tab mode hands the hub over when the leader tab closes, with no context lost', async ({ context }) => {
+  const leader = await openApp(context, 'leader-tab', 'Leader');
+  const b = await openApp(context, 'leader-tab', 'B');
+  const c = await openApp(context, 'leader-tab', 'C');
+  expect(await isLeaderTab(leader)).toBe(true);
+  expect(await isLeaderTab(b)).toBe(false);
+  const topic = await b.evaluate(() => harness.hub.createTopic());
+  for (const page of [b, c]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
+  await b.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  await c.waitForFunction(() => harness.events.length === 1);
+  const contextBefore = await b.evaluate((t) => harness.hub.getContext(t), topic);
+
+  await leader.close();
+
+  await expect.poll(async () => (await isLeaderTab(b)) || (await isLeaderTab(c))).toBe(true);
+  await expectRecovered(b, c, topic, contextBefore);
+  await expectRecovered(c, b, topic, await c.evaluate((t) => harness.hub.getContext(t), topic));
+});
