@@ -23,7 +23,7 @@ async function browserLib(entry, fileName, format, name) {
       minify: true,
       sourcemap: true,
       lib: { entry, formats: [format], name, fileName: () => fileName },
-      rollupOptions: { output: { inlineDynamicImports: true } },
+      rollupOptions: { output: { codeSplitting: false } },
     },
   });
   console.log(`built dist/${fileName}`);
@@ -31,7 +31,29 @@ async function browserLib(entry, fileName, format, name) {
 
 await browserLib('src/client/index.ts', 'tabcast.js', 'es');
 await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
-await browserLib('worker/hub-worker.ts', 'tabcast-worker.js', 'es');
+// The worker is an app build (full minification) that keeps its exports for leader-tab pages, and
+// loads the bridge on demand: dist/tabcast-bridge.js, with code both share in dist/tabcast-core.js.
+await build({
+  ...common,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: browserTarget,
+    minify: true,
+    sourcemap: true,
+    modulePreload: false, // the preload helper touches `document`, which a worker lacks
+    rollupOptions: {
+      input: { 'tabcast-worker': 'worker/hub-worker.ts' },
+      preserveEntrySignatures: 'exports-only',
+      output: {
+        format: 'es',
+        entryFileNames: '[name].js',
+        chunkFileNames: (chunk) => (chunk.isDynamicEntry ? 'tabcast-bridge.js' : 'tabcast-core.js'),
+      },
+    },
+  },
+});
+console.log('built dist/tabcast-worker.js (+ tabcast-core.js, tabcast-bridge.js)');
 
 await build({
   ...common,

@@ -6,11 +6,11 @@
  * `import()`, where it starts nothing by itself and offers `startLeaderHost` instead.
  */
 import { idbKeyValue, idbStorage } from '../src/adapters/idb-storage.js';
-import { BridgeRegistry } from '../src/bridge/registry.js';
 import { systemClock, timerDriver } from '../src/adapters/system-clock.js';
 import { webCrypto } from '../src/adapters/web-crypto.js';
 import { Hub } from '../src/hub/index.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
+import { LazyBridgeRegistry } from '../src/host/lazy-bridge-registry.js';
 import { Bus } from '../src/host/bus.js';
 import { holdLock, platformLocks, type LockManagerLike } from '../src/host/locks.js';
 import { HUB_LOCK, type Link } from '../src/host/messages.js';
@@ -49,7 +49,7 @@ async function startEngine(): Promise<Hub> {
 
 /** Bridges to remote hubs use the worker's own network; their configurations persist in IndexedDB. */
 function createBridgeRegistry(hub: Hub): BridgeRegistryLike {
-  return new BridgeRegistry({
+  return new LazyBridgeRegistry({
     hub,
     fetch: (url, init) => globalThis.fetch(url, init),
     WebSocket: globalThis.WebSocket,

@@ -2,6 +2,7 @@
  * The bridges of one host (the SharedWorker): at most one per (topic, remoteHubUrl, remoteTopic),
  * configurations persisted without their token, and resumed after the host restarts.
  */
+import { bridgeKey, BRIDGE_STORAGE_KEY } from './key.js';
 import { BridgeRunner } from './bridge.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig } from './types.js';
 
@@ -37,10 +38,7 @@ export type TokenSource = (config: PublicBridgeConfig) => string | undefined | P
 
 const WAITING = 'waiting for a token: the bridge resumes when it is opened again with one';
 
-/** The identity of a bridge: local topic, remote hub, remote topic. */
-export function bridgeKey(config: Pick<BridgeConfig, 'topic' | 'remoteHubUrl' | 'remoteTopic'>): string {
-  return JSON.stringify([config.topic, config.remoteHubUrl, config.remoteTopic || config.topic]);
-}
+export { bridgeKey, BRIDGE_STORAGE_KEY };
 
 interface Entry {
   bridge: BridgeRunner;
@@ -53,7 +51,7 @@ export class BridgeRegistry {
   private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: BridgeRegistryOptions) {
-    this.storageKey = options.storageKey ?? 'tabcast.bridges';
+    this.storageKey = options.storageKey ?? BRIDGE_STORAGE_KEY;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Bridges as the host keeps them: they belong to the host, not to the tab that made them, so they
  * outlive any tab, and any tab can watch or stop one by its id.
  */
-import { bridgeKey } from '../bridge/registry.js';
+import { bridgeKey } from '../bridge/key.js';
 import { HubError, notFound } from '../protocol/outcome.js';
 import type { Bridge, BridgeConfig, BridgeStatus } from '../bridge/types.js';
 import type { BridgeRequest } from './messages.js';
