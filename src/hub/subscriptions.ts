@@ -44,6 +44,7 @@ export function parseEventList(events: readonly string[]): { filters: EventFilte
   const texts: string[] = [];
   const seen = new Set<string>();
   for (const raw of events) {
+    if (typeof raw !== 'string') throw badRequest('hub.events entries must be strings', 'value');
     if (raw.trim() === '') continue;
     const f = parseEventFilter(raw);
     if (!f) throw badRequest(`hub.events names an event the hub does not know: ${JSON.stringify(raw)}`, 'value');
