@@ -113,11 +113,13 @@ export class Hub {
   private readonly maxLease: number;
   private readonly onWake?: (at: number | undefined) => void;
   private nextHeartbeatAt: number | undefined;
+  private lastSeenNow: number;
   private armedAt: number | undefined;
   private unnamedCount = 0;
 
   private constructor(options: HubOptions, restored: Map<string, unknown>) {
     this.clock = options.clock;
+    this.lastSeenNow = options.clock.now();
     this.crypto = options.crypto;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -408,8 +410,11 @@ export class Hub {
       id: request.id,
       event: { ...event, 'hub.topic': topic, 'hub.event': notificationSpelling(resolved.name), context },
     };
-    const state = this.topicState(topic, false);
+    // A topic is only added once its first change is accepted: refused requests leave no trace (HUB-CHANGE-14).
+    const known = this.topics.get(topic);
+    const state = known ?? new TopicContexts({ topic, createdAt: this.clock.now(), seq: 0, contexts: [] });
     const changed = this.applyToTopic(state, def, resolved.name, notification);
+    if (!known) this.topics.set(topic, state);
     this.log.emit({ at: this.clock.now(), type: 'publish', topic, eventId: notification.id, event: resolved.name, detail: notification });
     const durable = changed ? this.persistTopic(state) : undefined;
     return { id: request.id, durable };
@@ -640,7 +645,13 @@ export class Hub {
 
   /** Runs everything due at the clock's current time: ack timeouts, lease expiry, heartbeats. */
   tick(): void {
+    this.followClockSteps();
     const now = this.clock.now();
+    // Heartbeats first: a heartbeat due at the same moment as an ack timeout is older than it.
+    if (this.nextHeartbeatAt !== undefined && this.nextHeartbeatAt <= now) {
+      this.sendHeartbeats(now);
+      this.nextHeartbeatAt = now + this.heartbeatMs;
+    }
     // Deleting the visited entry while iterating a Map is safe: ended subscriptions are not revisited.
     for (const sub of this.subscriptions.values()) {
       const conn = sub.connection;
@@ -661,10 +672,6 @@ export class Hub {
       }
       if (sub.leaseExpiresAt <= now) this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
     }
-    if (this.nextHeartbeatAt !== undefined && this.nextHeartbeatAt <= now) {
-      this.sendHeartbeats(now);
-      this.nextHeartbeatAt = now + this.heartbeatMs;
-    }
     this.armedAt = undefined; // always re-report: the door's timer has fired
     this.rearm();
   }
@@ -681,6 +688,22 @@ export class Hub {
       };
       this.send(sub.connection.channel, frame, sub);
     }
+  }
+
+  /**
+   * Deadlines are wall-clock times. When the clock steps back (NTP, VM resume, a user changing the
+   * time) they move back with it, so acks, heartbeats and leases still fire on time.
+   */
+  private followClockSteps(): void {
+    const now = this.clock.now();
+    const step = now - this.lastSeenNow;
+    this.lastSeenNow = now;
+    if (step >= 0) return;
+    for (const sub of this.subscriptions.values()) {
+      sub.leaseExpiresAt += step;
+      for (const p of sub.connection?.pending.values() ?? []) p.deadline += step;
+    }
+    if (this.nextHeartbeatAt !== undefined) this.nextHeartbeatAt += step;
   }
 
   private rearm(): void {
@@ -719,9 +742,9 @@ export class Hub {
   /** A read-only view of topics, subscribers and open contexts. */
   inspect(): HubSnapshot {
     const now = this.clock.now();
-    const err = this.writer.lastError;
+    const failure = this.writer.failure;
     return {
-      storage: err === undefined ? { ok: true } : { ok: false, lastError: String(err) },
+      storage: failure === undefined ? { ok: true } : { ok: false, lastError: String(failure.error) },
       topics: [...this.topics.values()].map((state) => ({
         topic: state.record.topic,
         current: state.record.current,

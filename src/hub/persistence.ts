@@ -11,13 +11,18 @@ export class CoalescingWriter {
   private readonly dirty = new Map<string, RecordProducer>();
   private pending: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** The last write error, cleared by the next successful write. */
-  lastError: unknown;
+  /** Set while the last write failed; cleared once a write holding every failed key succeeds. */
+  failure: { error: unknown } | undefined;
 
   constructor(
     private readonly storage: HubStorage,
     private readonly onError: (error: unknown) => void,
   ) {}
+
+  /** The last write error, if the last write failed. */
+  get lastError(): unknown {
+    return this.failure?.error;
+  }
 
   /** Marks a key as changed; the promise resolves once its new value is durable. */
   mark(key: string, produce: RecordProducer): Promise<void> {
@@ -35,18 +40,34 @@ export class CoalescingWriter {
   }
 
   private flushDirty(): Promise<void> {
-    const batch = new Map<string, unknown>();
-    for (const [key, produce] of this.dirty) batch.set(key, produce());
+    const producers = new Map(this.dirty);
     this.dirty.clear();
     this.pending = undefined;
-    const write = this.chain.then(() => this.storage.writeBatch(batch));
+    let unstorable: unknown;
+    const write = this.chain.then(async () => {
+      const batch = new Map<string, unknown>();
+      for (const [key, produce] of producers) {
+        try {
+          batch.set(key, produce());
+        } catch (error) {
+          // A record that cannot be serialised is dropped for good; it must not wedge the others.
+          producers.delete(key);
+          unstorable = error;
+        }
+      }
+      await this.storage.writeBatch(batch);
+      if (unstorable !== undefined) throw unstorable;
+    });
     this.chain = write.then(
       () => {
-        this.lastError = undefined;
+        this.failure = undefined;
       },
       (error: unknown) => {
-        this.lastError = error;
-        this.onError(error);
+        // Keys of a failed batch are written again with the next batch, so storage catches up
+        // with what the hub applied once writes succeed again.
+        for (const [key, produce] of producers) if (!this.dirty.has(key)) this.dirty.set(key, produce);
+        this.failure = { error: error ?? new Error('storage write failed without a reason') };
+        this.onError(this.failure.error);
       },
     );
     return write;

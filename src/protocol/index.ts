@@ -4,3 +4,4 @@ export * from './event-names.js';
 export * from './messages.js';
 export * from './subscription-request.js';
 export * from './context-rules.js';
+export * from './json-value.js';

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { badRequest } from './outcome.js';
+import { assertPlainJson } from './json-value.js';
 
 const nonEmpty = z.string().check(z.minLength(1));
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
@@ -126,6 +127,7 @@ export function parseContextChangeRequest(body: unknown): {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
   }
+  assertPlainJson(body, 'context change request');
   const r = ContextChangeRequestSchema.safeParse(body);
   if (!r.success) {
     // Name the event when the body names one (HUB-CHANGE-13).
