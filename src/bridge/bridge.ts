@@ -28,6 +28,9 @@ import type {
   WebSocketLike,
 } from './types.js';
 
+/** Largest remote frame relayed into the local hub, as the hub's own body limit (1 MiB). */
+const MAX_REMOTE_FRAME_CHARS = 1024 * 1024;
+
 const RENEW_RETRY_MS = 30_000;
 const ECHO_WAIT_MS = 2000;
 const OPEN = 1;
@@ -359,6 +362,12 @@ export class BridgeRunner implements Bridge {
     const text = frameText(data);
     if (text === undefined) return;
     this.armSilence(s);
+    if (text.length > MAX_REMOTE_FRAME_CHARS) {
+      // Every other way into the hub is bounded at 1 MiB (HUB-SEC-08); a remote is no exception.
+      const id = /"id"\s*:\s*"([^"]{1,256})"/.exec(text.slice(0, 4096))?.[1];
+      if (id) this.ack(s, id, 413);
+      return;
+    }
     const frame = readFrame(text);
     switch (frame.kind) {
       case 'confirmation': {

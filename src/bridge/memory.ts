@@ -3,7 +3,7 @@
  * least recently used first out), the content-sharing version of each open anchor on either hub,
  * and the reconnect backoff.
  */
-import { entryIdentity, resolveEventName, type EventPayload } from '../protocol/index.js';
+import { entryIdentity, resolveEventName, type ContextEntry, type EventPayload } from '../protocol/index.js';
 
 /** Where an event id was first seen. `bridge` marks the bridge's own SyncErrors and reconciling opens. */
 export type Origin = 'local' | 'remote' | 'bridge';
@@ -39,7 +39,9 @@ export function anchorOf(event: EventPayload): { key: string; kind: string } | u
   const resolved = resolveEventName(String(event['hub.event'] ?? ''));
   const def = resolved?.definition;
   if (!def?.anchorKey) return undefined;
-  const identity = entryIdentity(event.context.find((e) => e.key === def.anchorKey));
+  const entries: unknown[] = Array.isArray(event.context) ? event.context : [];
+  const anchor = entries.find((e): e is ContextEntry => typeof e === 'object' && e !== null && (e as ContextEntry).key === def.anchorKey);
+  const identity = entryIdentity(anchor);
   return identity ? { key: `${identity.type}/${identity.id}`, kind: def.kind } : undefined;
 }
 
