@@ -1,15 +1,41 @@
 /** Node's http request/response ↔ the fetch-API Request/Response the wire speaks. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Builds a fetch Request for a Node request; the body streams, so the wire can stop reading it at its limit. */
-export function toFetchRequest(req: IncomingMessage, base: string): Request {
+/** Methods Node accepts but the fetch API refuses to build a Request with. */
+const UNFETCHABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/**
+ * The request's URL, or undefined when its target is not a valid one: Node passes absolute-form
+ * targets through as sent, and a fetch Request refuses a URL with credentials (`http://u:p@host/`).
+ */
+export function requestUrl(req: IncomingMessage, base: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', base);
+  } catch {
+    return undefined;
+  }
+  return url.username === '' && url.password === '' ? url : undefined;
+}
+
+/** True when the method can be carried by a fetch Request (TRACE, TRACK and CONNECT cannot). */
+export function isFetchableMethod(method: string): boolean {
+  return !UNFETCHABLE_METHODS.has(method.toUpperCase());
+}
+
+/**
+ * Builds a fetch Request for a Node request; the body streams, so the wire can stop reading it at
+ * its limit. Given a base instead of the checked URL (`requestUrl`), it throws on an invalid
+ * target; it also throws for a method `isFetchableMethod` refuses.
+ */
+export function toFetchRequest(req: IncomingMessage, target: URL | string): Request {
+  const url = typeof target === 'string' ? new URL(req.url ?? '/', target) : target;
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? 'GET';
-  const url = new URL(req.url ?? '/', base);
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
   return new Request(url, { method, headers, body: bodyStream(req), duplex: 'half' } as RequestInit);
 }

@@ -7,10 +7,10 @@ import { Hub, type Clock, type HubStorage, type UsersConfig } from '../hub/index
 import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
-import { tooLarge } from '../protocol/index.js';
-import { createWireHandler, errorResponse, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
+import { badRequest, tooLarge } from '../protocol/index.js';
+import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
-import { discardUnreadBody, sendResponse, toFetchRequest } from './http-bridge.js';
+import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
 
 /** How to run the server; everything has a default. */
@@ -88,7 +88,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await sendResponse(res, errorResponse(tooLarge(`request body is larger than the hub's limit of ${limit} bytes`), 'outcome'), cors.headers);
         return;
       }
-      const request = toFetchRequest(req, base);
+      const url = requestUrl(req, base);
+      if (url === undefined) {
+        await sendResponse(res, errorResponse(badRequest('the request target is not a valid URL', 'structure'), 'outcome'), cors.headers);
+        return;
+      }
+      const method = req.method ?? 'GET';
+      if (!isFetchableMethod(method)) {
+        await sendResponse(res, await refuseMethod(wire!, url, method), cors.headers);
+        return;
+      }
+      const request = toFetchRequest(req, url);
       await sendResponse(res, await wire!.handle(request), cors.headers);
       await discardUnreadBody(request);
     } catch (error) {
@@ -114,7 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
-      sockets = socketDoor(wire, base, heartbeatMs);
+      sockets = socketDoor(wire, base, heartbeatMs, log);
       resolve();
     });
   });
@@ -137,6 +147,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return closing;
     },
   };
+}
+
+/**
+ * Answers a method the fetch API cannot carry (TRACE, TRACK): 405 with the path's Allow list,
+ * which the wire states for an OPTIONS, or the wire's 404 when there is no such path.
+ */
+async function refuseMethod(wire: WireHandler, url: URL, method: string): Promise<Response> {
+  const probe = await wire.handle(new Request(url, { method: 'OPTIONS' }));
+  const allow = probe.headers.get('allow');
+  if (probe.status !== 204 || allow === null) return probe;
+  return errorResponse(methodNotAllowed(method, allow.split(/,\s*/)), 'outcome');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

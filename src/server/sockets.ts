@@ -15,8 +15,11 @@ export interface SocketDoor {
   drain(timeoutMs: number): Promise<void>;
 }
 
-/** Builds the socket door; `pingMs` > 0 pings every socket that often and cuts one that missed a pong. */
-export function socketDoor(wire: WireHandler, base: string, pingMs: number): SocketDoor {
+/**
+ * Builds the socket door; `pingMs` > 0 pings every socket that often and cuts one that missed a
+ * pong. `log` hears about failures inside the hub while handling a socket; they never escape.
+ */
+export function socketDoor(wire: WireHandler, base: string, pingMs: number, log: (line: string) => void = () => undefined): SocketDoor {
   // The wire closes a frame over the limit with 1009; ws's own cap only bounds what is buffered.
   const wss = new WebSocketServer({ noServer: true, maxPayload: wire.bodyLimitBytes * 2 });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -37,24 +40,37 @@ export function socketDoor(wire: WireHandler, base: string, pingMs: number): Soc
 
   return {
     upgrade(req, socket, head) {
-      const url = new URL(req.url ?? '/', base).href;
-      if (!wire.isEndpoint(url)) {
-        refuse(socket, 404, 'no live subscription at this endpoint');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('error', () => undefined); // the close that follows is what the hub needs to know
-        const handle = wire.acceptSocket(url, { send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) });
-        if (!handle) {
-          // The subscription ended between the check and the upgrade.
-          ws.close(1008, 'no live subscription at this endpoint');
+      // Whatever a client sends, an upgrade must never throw: the 'upgrade' event has no caller
+      // to catch it, so an exception here would end the whole process (HUB-SEC-09).
+      try {
+        let url: string;
+        try {
+          url = new URL(req.url ?? '/', base).href;
+        } catch {
+          refuse(socket, 400, 'the request target is not a valid URL');
           return;
         }
-        alive.set(ws, true);
-        ws.on('pong', () => alive.set(ws, true));
-        ws.on('message', (data, isBinary) => handle.receive(isBinary ? bytes(data) : bytes(data).toString('utf8')));
-        ws.on('close', (code) => handle.closed(code));
-      });
+        if (!wire.isEndpoint(url)) {
+          refuse(socket, 404, 'no live subscription at this endpoint');
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on('error', () => undefined); // the close that follows is what the hub needs to know
+          const handle = guarded(log, () => wire.acceptSocket(url, { send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) }));
+          if (!handle) {
+            // The subscription ended between the check and the upgrade.
+            ws.close(1008, 'no live subscription at this endpoint');
+            return;
+          }
+          alive.set(ws, true);
+          ws.on('pong', () => alive.set(ws, true));
+          ws.on('message', (data, isBinary) => guarded(log, () => handle.receive(isBinary ? bytes(data) : bytes(data).toString('utf8'))));
+          ws.on('close', (code) => guarded(log, () => handle.closed(code)));
+        });
+      } catch (error) {
+        log(`tabcast: could not upgrade a connection: ${error instanceof Error ? error.message : String(error)}`);
+        socket.destroy();
+      }
     },
     async drain(timeoutMs) {
       if (pinger) clearInterval(pinger);
@@ -72,14 +88,26 @@ export function socketDoor(wire: WireHandler, base: string, pingMs: number): Soc
   };
 }
 
+/** Runs a socket event handler; an exception is logged, since ws would rethrow it out of its event loop callback. */
+function guarded<T>(log: (line: string) => void, action: () => T): T | undefined {
+  try {
+    return action();
+  } catch (error) {
+    log(`tabcast: internal error on a subscriber socket: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
 function bytes(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found' };
+
 function refuse(socket: Duplex, status: number, reason: string): void {
   const body = Buffer.from(reason, 'utf8');
-  const head = [`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}`, 'Connection: close', 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${body.byteLength}`];
+  const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, 'Connection: close', 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${body.byteLength}`];
   socket.on('error', () => undefined);
   socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), body]));
 }

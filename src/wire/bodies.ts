@@ -16,7 +16,8 @@ const MEDIA_TYPES: Readonly<Record<string, BodyKind>> = {
 /** The body kind named by a Content-Type (parameters such as charset ignored), or a 415 HubError. */
 export function bodyKind(contentType: string | null): BodyKind {
   const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  const kind = MEDIA_TYPES[media];
+  // Own entries only: `constructor` or `__proto__` name no media type.
+  const kind = Object.hasOwn(MEDIA_TYPES, media) ? MEDIA_TYPES[media] : undefined;
   if (!kind) {
     const named = media === '' ? 'no Content-Type' : `Content-Type ${media}`;
     throw unsupportedMediaType(`${named} is not supported: send application/json, application/fhir+json or application/x-www-form-urlencoded`);
@@ -63,13 +64,43 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   }
 }
 
-/** Parses JSON text, or throws a 400 that says so (HUB-CHANGE-06). */
+/**
+ * How deeply a JSON body may nest. FHIR resources stay far below it; a few thousand levels parse
+ * fine but cannot be serialised again (JSON.stringify and structured clone recurse and overflow
+ * the stack), so such a body would be accepted and then break every notification and read of it.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** Parses JSON text, or throws a 400 that says so (HUB-CHANGE-06, HUB-SEC-09). */
 export function parseJson(text: string): unknown {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw badRequest(`request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, 'structure');
+  }
   try {
     return JSON.parse(text);
   } catch {
     throw badRequest('request body is not valid JSON', 'structure');
   }
+}
+
+/** True when `[` and `{` outside strings nest more than `max` levels deep. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function overLimit(limit: number) {

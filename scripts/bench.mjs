@@ -1,0 +1,244 @@
+// `npm run bench`: the benchmarks of issue #6 against the built dist/ (Chromium via Playwright, plus
+// `tabcast serve` on loopback). Writes bench/results/latest.json, latest.md and latency.svg, and prints
+// the summary. Flags:
+//   --quick            smoke run (one short run of every section)
+//   --runs N           number of runs (default 4, quick 1)
+//   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
+//   --build            rebuild dist/ first (it is built anyway when missing)
+//   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
+//   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
+//   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { startBenchServer } from '../bench/server.mjs';
+import { browserRun, coldStarts, launch } from '../bench/lib/browser.mjs';
+import { bridgeRun } from '../bench/lib/bridge-pass.mjs';
+import { heapPass } from '../bench/lib/heap.mjs';
+import { profilePass } from '../bench/lib/profile-pass.mjs';
+import { serverLatency, startServe } from '../bench/lib/server-path.mjs';
+import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
+import { renderMarkdown } from '../bench/lib/markdown.mjs';
+import { latencyCdfSvg } from '../bench/lib/svg.mjs';
+import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
+import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const argText = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
+const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile'];
+const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
+const lib = resolve(argText('--lib', root));
+const outName = argText('--out', 'latest');
+const quick = flag('--quick');
+
+const CONFIG = quick
+  ? {
+      mode: 'quick',
+      runs: option('--runs', 1),
+      pair: { samples: 200, warmup: 50 },
+      paced: { samples: 30, warmup: 5, gapMs: 20 },
+      burst: { count: 1000, warmup: 200 },
+      fan: { sizes: [1, 5, 20], samples: 20, warmup: 5 },
+      content: { updates: 20, warmup: 3 },
+      serve: { samples: 200, warmup: 50 },
+      bridge: { samples: 50, warmup: 10 },
+      cold: { count: 3 },
+      heap: { events: 1000, cycles: 4, warmup: 100 },
+      profile: flag('--profile') ? { pairSamples: 100, burst: 500, updates: 10 } : undefined,
+    }
+  : {
+      mode: 'full',
+      runs: option('--runs', 4),
+      pair: { samples: 600, warmup: 100 },
+      paced: { samples: 120, warmup: 10, gapMs: 20 },
+      burst: { count: 5000, warmup: 300 },
+      fan: { sizes: [1, 5, 20], samples: 60, warmup: 10 },
+      content: { updates: 100, warmup: 10 },
+      serve: { samples: 600, warmup: 100 },
+      bridge: { samples: 150, warmup: 30 },
+      cold: { count: 20 },
+      heap: { events: 10_000, cycles: 20, warmup: 200 },
+      profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
+    };
+
+const started = Date.now();
+const log = (msg) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
+
+// ---- the built artefacts --------------------------------------------------------------------
+
+if (lib === root && (flag('--build') || !existsSync(join(lib, 'dist/tabcast.iife.js')))) {
+  log('building dist/ (npm run build)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) log('build failed: measuring what exists');
+}
+// Measure a private copy: a rebuild of dist/ by someone else during the run cannot pull files away.
+const distDir = mkdtempSync(join(os.tmpdir(), 'tabcast-bench-dist-'));
+if (existsSync(join(lib, 'dist'))) cpSync(join(lib, 'dist'), distDir, { recursive: true, preserveTimestamps: true });
+const dist = (f) => join(distDir, f);
+const have = {
+  tabcast: existsSync(dist('tabcast.iife.js')) && existsSync(dist('tabcast-worker.js')),
+  serve: existsSync(join(lib, 'bin/tabcast.js')) && existsSync(dist('tabcast-server.js')),
+};
+CONFIG.tabcast = have.tabcast;
+CONFIG.sections = [...sections];
+if (lib !== root) log(`measuring the library at ${lib}`);
+if (!have.tabcast) log('dist/tabcast.iife.js or dist/tabcast-worker.js missing: floor only');
+if (!have.serve) log('bin/tabcast.js or dist/tabcast-server.js missing: no server-hub pass');
+
+// ---- the machine ----------------------------------------------------------------------------
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumVersion = (spawnSync(chromiumPath, ['--version'], { encoding: 'utf8' }).stdout ?? '').trim().split('\n').pop();
+const machineLoad = watchMachineLoad();
+if (os.loadavg()[0] > 1.5) log(`load average ${os.loadavg()[0].toFixed(2)}: the machine is busy, expect noisy figures`);
+const meta = {
+  date: new Date().toISOString(),
+  mode: CONFIG.mode,
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    chromium: chromiumVersion,
+  },
+  dist: have.tabcast ? { builtAt: statSync(dist('tabcast-worker.js')).mtime.toISOString(), lib: lib === root ? 'dist/' : lib } : undefined,
+  config: CONFIG,
+};
+
+// ---- weight ---------------------------------------------------------------------------------
+
+/** The files a script loads before it runs: itself and its static `import … from "./x.js"`, transitively. */
+function firstLoad(file, seen = new Set()) {
+  if (seen.has(file) || !existsSync(dist(file))) return seen;
+  seen.add(file);
+  const code = readFileSync(dist(file), 'utf8');
+  for (const m of code.matchAll(/(?:from|import)\s*["']\.\/([\w.-]+\.js)["']/g)) firstLoad(m[1], seen);
+  return seen;
+}
+
+const gzText = (text) => gzipSync(Buffer.from(text), { level: 9 }).length;
+const gzFile = (file) => gzipSync(readFileSync(dist(file)), { level: 9 }).length;
+
+/** The largest source modules of a script's first load: minified bytes and what gzip saves without them. */
+function weightBySource(files) {
+  const rows = [];
+  for (const f of files) {
+    for (const { name, bytes } of bytesBySource(dist(f), dist(`${f}.map`))) {
+      if (name === '(unmapped)') continue;
+      rows.push({ file: f, name, bytes });
+    }
+  }
+  rows.sort((a, b) => b.bytes - a.bytes);
+  return rows.slice(0, 12).map((r) => ({ ...r, gzipMarginal: marginalGzip(dist(r.file), dist(`${r.file}.map`), [r.name], gzText) }));
+}
+
+function weight() {
+  return [
+    ['tabcast.iife.js', 8 * 1024],
+    ['tabcast-worker.js', 25 * 1024],
+    ['tabcast.js', undefined],
+    ['tabcast-bridge.js', undefined],
+  ].map(([file, budget]) => {
+    if (!existsSync(dist(file))) return { file, exists: false, budget };
+    const files = [...firstLoad(file)];
+    const bytes = files.reduce((n, f) => n + readFileSync(dist(f)).length, 0);
+    const w = { file: files.join(' + '), exists: true, bytes, gzip: files.reduce((n, f) => n + gzFile(f), 0), budget, parts: files.map((f) => ({ file: f, gzip: gzFile(f) })) };
+    if (budget) w.bySource = weightBySource(files);
+    return w;
+  }).filter((w) => w.budget !== undefined || w.exists);
+}
+
+// ---- the passes -----------------------------------------------------------------------------
+
+const server = await startBenchServer({ distDir });
+const browser = await launch();
+let serve;
+const raw = { runs: [], server: [], bridge: [] };
+const extra = {};
+try {
+  if (have.serve && (sections.has('serve') || sections.has('bridge'))) {
+    serve = await startServe(lib, ['--allow-origin', server.origin]).catch((e) => {
+      log(`tabcast serve did not start: ${e.message.split('\n')[0]}`);
+      return undefined;
+    });
+    if (serve) log(`tabcast serve at ${serve.hubUrl}`);
+  }
+  for (let r = 0; r < CONFIG.runs; r++) {
+    const runStart = Math.round((Date.now() - started) / 1000);
+    raw.runs.push(await browserRun(browser, server.origin, CONFIG, r, log));
+    raw.runs[r].window = [runStart];
+    if (serve && sections.has('serve')) {
+      log(`run ${r + 1}: server hub (${CONFIG.serve.warmup} warm-up + ${CONFIG.serve.samples} round trips, own pass)`);
+      raw.server.push(await serverLatency(serve.hubUrl, CONFIG.serve));
+    }
+    if (serve && have.tabcast && sections.has('bridge')) {
+      const b = await bridgeRun(browser, server.origin, serve.hubUrl, CONFIG.bridge, r, log);
+      if (b) raw.bridge.push(b);
+    }
+    raw.runs[r].window.push(Math.round((Date.now() - started) / 1000));
+  }
+  if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
+  if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
+  if (have.tabcast && CONFIG.profile && sections.has('profile')) extra.profile = await profilePass(browser, server.origin, distDir, CONFIG.profile, log);
+} finally {
+  meta.load = machineLoad.stop();
+  await browser.close();
+  await server.close();
+  await serve?.close();
+}
+extra.weight = weight();
+rmSync(distDir, { recursive: true, force: true });
+extra.burstCount = CONFIG.burst.count;
+
+meta.durationSeconds = Math.round((Date.now() - started) / 1000);
+
+// ---- results --------------------------------------------------------------------------------
+
+const runs = raw.runs.map((run, i) => {
+  const r = perRun(run, raw.server[i], raw.bridge[i]);
+  const [from, to] = run.window ?? [];
+  const during = meta.load.samples.filter((x) => x.t >= from && x.t <= to + 5 && Number.isFinite(x.foreignCores));
+  r.foreignCores = during.length ? during.reduce((a, x) => a + x.foreignCores, 0) / during.length : undefined;
+  return r;
+});
+const rows = summaryRows(runs, extra);
+const pooled = (key) => raw.runs.flatMap((r) => r.pair[key]);
+const chartSeries = [
+  { name: 'floor (raw MessagePort relay)', samples: pooled('floor') },
+  { name: 'tabcast (SharedWorker hub, IndexedDB on)', samples: pooled('tabcast') },
+  { name: 'tabcast serve (loopback, 2 ws clients)', samples: raw.server.flatMap((s) => s.tabcastServe) },
+  { name: 'bridge (tab → worker → serve → worker → tab)', samples: raw.bridge.flatMap((s) => s.bridge) },
+];
+const svg = latencyCdfSvg(chartSeries, {
+  title: 'FHIRcast ImagingStudy-open round trip: floor vs tabcast vs server hub',
+  subtitle: `${meta.machine.cores} cores, Node ${meta.machine.node}, ${meta.machine.chromium}; ${CONFIG.runs} run(s) pooled; ${meta.date.slice(0, 10)}`,
+});
+const results = { meta, summary: rows, runs, raw, extra };
+const outDir = join(root, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 1));
+writeFileSync(join(outDir, outName === 'latest' ? 'latency.svg' : `${outName}.svg`), svg);
+// With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
+const analysisFile = join(root, 'bench/analysis.md');
+const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
+const md = renderMarkdown(results, { analysis });
+writeFileSync(join(outDir, `${outName}.md`), md);
+if (flag('--docs')) {
+  writeFileSync(join(root, 'docs/benchmarks.md'), md);
+  writeFileSync(join(root, 'docs/latency.svg'), svg);
+}
+const foreign = meta.load.foreignCores;
+console.log(`\ntabcast benchmarks (${CONFIG.mode}, ${CONFIG.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
+console.log(summaryText(rows));
+console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
