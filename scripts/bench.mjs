@@ -9,6 +9,7 @@
 //   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
+//   --rerender         rebuild the report from bench/results/<out>.json without measuring
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -70,6 +71,13 @@ const CONFIG = quick
       heap: { events: 10_000, cycles: 20, warmup: 200 },
       profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
     };
+
+// --rerender: no measuring, just the report (and with --docs the docs) again from bench/results/<out>.json
+if (flag('--rerender')) {
+  const saved = JSON.parse(readFileSync(join(root, 'bench/results', `${outName}.json`), 'utf8'));
+  publishResults(saved);
+  process.exit(0);
+}
 
 const started = Date.now();
 const log = (msg) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
@@ -205,40 +213,45 @@ meta.durationSeconds = Math.round((Date.now() - started) / 1000);
 
 // ---- results --------------------------------------------------------------------------------
 
-const runs = raw.runs.map((run, i) => {
-  const r = perRun(run, raw.server[i], raw.bridge[i]);
-  const [from, to] = run.window ?? [];
-  const during = meta.load.samples.filter((x) => x.t >= from && x.t <= to + 5 && Number.isFinite(x.foreignCores));
-  r.foreignCores = during.length ? during.reduce((a, x) => a + x.foreignCores, 0) / during.length : undefined;
-  return r;
-});
-const rows = summaryRows(runs, extra);
-const pooled = (key) => raw.runs.flatMap((r) => r.pair[key]);
-const chartSeries = [
-  { name: 'floor (raw MessagePort relay)', samples: pooled('floor') },
-  { name: 'tabcast (SharedWorker hub, IndexedDB on)', samples: pooled('tabcast') },
-  { name: 'tabcast serve (loopback, 2 ws clients)', samples: raw.server.flatMap((s) => s.tabcastServe) },
-  { name: 'bridge (tab → worker → serve → worker → tab)', samples: raw.bridge.flatMap((s) => s.bridge) },
-];
-const svg = latencyCdfSvg(chartSeries, {
-  title: 'FHIRcast ImagingStudy-open round trip: floor vs tabcast vs server hub',
-  subtitle: `${meta.machine.cores} cores, Node ${meta.machine.node}, ${meta.machine.chromium}; ${CONFIG.runs} run(s) pooled; ${meta.date.slice(0, 10)}`,
-});
-const results = { meta, summary: rows, runs, raw, extra };
-const outDir = join(root, 'bench/results');
-mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 1));
-writeFileSync(join(outDir, outName === 'latest' ? 'latency.svg' : `${outName}.svg`), svg);
-// With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
-const analysisFile = join(root, 'bench/analysis.md');
-const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
-const md = renderMarkdown(results, { analysis });
-writeFileSync(join(outDir, `${outName}.md`), md);
-if (flag('--docs')) {
-  writeFileSync(join(root, 'docs/benchmarks.md'), md);
-  writeFileSync(join(root, 'docs/latency.svg'), svg);
+publishResults({ meta, raw, extra });
+
+/** Figures, summary, chart and report from the raw samples; writes them and prints the summary. */
+function publishResults({ meta, raw, extra }) {
+  const runs = raw.runs.map((run, i) => {
+    const r = perRun(run, raw.server[i], raw.bridge[i]);
+    const [from, to] = run.window ?? [];
+    const during = meta.load.samples.filter((x) => x.t >= from && x.t <= to + 5 && Number.isFinite(x.foreignCores));
+    r.foreignCores = during.length ? during.reduce((a, x) => a + x.foreignCores, 0) / during.length : undefined;
+    return r;
+  });
+  const rows = summaryRows(runs, extra);
+  const pooled = (key) => raw.runs.flatMap((r) => r.pair[key]);
+  const chartSeries = [
+    { name: 'floor (raw MessagePort relay)', samples: pooled('floor') },
+    { name: 'tabcast (SharedWorker hub, IndexedDB on)', samples: pooled('tabcast') },
+    { name: 'tabcast serve (loopback, 2 ws clients)', samples: raw.server.flatMap((s) => s.tabcastServe) },
+    { name: 'bridge (tab → worker → serve → worker → tab)', samples: raw.bridge.flatMap((s) => s.bridge) },
+  ];
+  const svg = latencyCdfSvg(chartSeries, {
+    title: 'FHIRcast ImagingStudy-open round trip: floor vs tabcast vs server hub',
+    subtitle: `${meta.machine.cores} cores, Node ${meta.machine.node}, ${meta.machine.chromium}; ${meta.config.runs} run(s) pooled; ${meta.date.slice(0, 10)}`,
+  });
+  const results = { meta, summary: rows, runs, raw, extra };
+  const outDir = join(root, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 1));
+  writeFileSync(join(outDir, outName === 'latest' ? 'latency.svg' : `${outName}.svg`), svg);
+  // With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
+  const analysisFile = join(root, 'bench/analysis.md');
+  const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
+  const md = renderMarkdown(results, { analysis });
+  writeFileSync(join(outDir, `${outName}.md`), md);
+  if (flag('--docs')) {
+    writeFileSync(join(root, 'docs/benchmarks.md'), md);
+    writeFileSync(join(root, 'docs/latency.svg'), svg);
+  }
+  const foreign = meta.load.foreignCores;
+  console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
+  console.log(summaryText(rows));
+  console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }
-const foreign = meta.load.foreignCores;
-console.log(`\ntabcast benchmarks (${CONFIG.mode}, ${CONFIG.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
-console.log(summaryText(rows));
-console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);

@@ -2,7 +2,7 @@
  * Request bodies: which media types the hub reads, and reading a body under the size limit
  * (HUB-CHANGE-06/07, HUB-SEC-08, HUB-TOLERANT-03).
  */
-import { badRequest, tooLarge, unsupportedMediaType } from '../protocol/index.js';
+import { badRequest, MAX_JSON_DEPTH, tooLarge, unsupportedMediaType } from '../protocol/index.js';
 
 /** How a body is encoded, from its Content-Type. */
 export type BodyKind = 'json' | 'form';
@@ -65,13 +65,10 @@ export async function readBodyText(request: Request, limit: number): Promise<str
 }
 
 /**
- * How deeply a JSON body may nest. FHIR resources stay far below it; a few thousand levels parse
- * fine but cannot be serialised again (JSON.stringify and structured clone recurse and overflow
- * the stack), so such a body would be accepted and then break every notification and read of it.
+ * Parses JSON text, or throws a 400 that says so (HUB-CHANGE-06, HUB-SEC-09). Text nested deeper
+ * than the engine accepts (MAX_JSON_DEPTH) is refused before it is parsed: a few thousand levels
+ * parse fine but can never be serialised again (JSON.stringify and structured clone recurse).
  */
-export const MAX_JSON_DEPTH = 128;
-
-/** Parses JSON text, or throws a 400 that says so (HUB-CHANGE-06, HUB-SEC-09). */
 export function parseJson(text: string): unknown {
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw badRequest(`request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, 'structure');

@@ -128,12 +128,9 @@ describe('hardening: engine publish', () => {
     );
   });
 
-  // BUG (reported, src/protocol + src/hub): a request nested a few thousand levels deep (about
-  // 10 KB) passes validation and is applied, then every JSON.stringify of it throws RangeError:
-  // subscribers silently miss it, get-context of the topic throws forever, and the storage writer
-  // wedges so every later publish on every topic gets 503 while inspect() says storage ok.
-  // Fix: refuse bodies deeper than a limit (or that are not JSON round-trippable) in
-  // parseContextChangeRequest with a 400 before anything is applied. Remove `.fails` then.
+  // Regression (issue #7, fixed in 36f6ec3): a body a few thousand levels deep (12 KB) used to be
+  // applied and then could not be serialised: subscribers missed it, get-context failed for good and
+  // the storage writer wedged. The engine now refuses it (assertPlainJson, 400).
   it('HUB-SEC-09 (engine) a deeply nested request is refused with a 4xx, or applied with everything still working', async () => {
     const rig = await engineRig();
     const deep = JSON.parse(`${'['.repeat(6000)}${']'.repeat(6000)}`);
@@ -152,12 +149,8 @@ describe('hardening: engine publish', () => {
     expect(next.ok).toBe(true);
   });
 
-  // BUG (reported, src/hub/persistence.ts): when producing a record throws (a value JSON cannot
-  // hold reaches the engine, e.g. a BigInt or a cycle from a direct caller), CoalescingWriter
-  // never clears `pending`: every later mark() returns the same rejected promise, nothing is ever
-  // written again, lastError stays unset and inspect().storage says ok. Fix: in flushDirty, take
-  // and clear `dirty`/`pending` first, produce each record inside try/catch, and route a failure
-  // through the same lastError/onError path as a failed writeBatch. Remove `.fails` then.
+  // Regression (issue #7, fixed in 36f6ec3): a record that could not be serialised wedged
+  // CoalescingWriter (pending never cleared), so nothing was ever written again.
   it('HUB-PERSIST-05 (engine) a record that cannot be serialised does not stop later changes from becoming durable', async () => {
     const storage = memoryStorage();
     const { hub } = await makeHub({ storage });
@@ -170,10 +163,8 @@ describe('hardening: engine publish', () => {
     expect(JSON.stringify(storage.data.get('topic:topic-b'))).toContain('pt-1');
   });
 
-  // BUG (reported, src/hub/hub.ts applyChange): a refused update or select on a topic the hub
-  // never saw leaves an empty topic entry behind (inspect() lists it; a client can grow memory
-  // without limit with refused requests). Fix: look the topic up without creating it, and only
-  // add the new TopicContexts to `topics` after applyToTopic returned without throwing.
+  // Regression (issue #7, fixed in 36f6ec3): a refused update or select on an unknown topic left an
+  // empty topic entry behind (memory growth from refused requests).
   it('HUB-CHANGE-14 (engine) a refused update on an unknown topic leaves inspect() as it was', async () => {
     const rig = await engineRig();
     const before = rig.hub.inspect();

@@ -99,12 +99,9 @@ describe('hardening: storage faults', () => {
     recordStats('faults', 'storage writeBatch failing at random', { publishes, 'failed writes injected': failedWrites, '503 answers': answered503 });
   }, 60_000);
 
-  // BUG (reported, src/hub/persistence.ts): a failed batch is dropped. Its keys are not written
-  // again, and the next successful write of *another* key clears lastError, so inspect() says
-  // storage ok while a context the hub broadcast (and answered 503 for) exists only in memory:
-  // after a restart the topic silently reverts to the older context. Fix: on a failed write, put
-  // the batch's keys back into `dirty` (unless re-marked since) so the next flush rewrites them,
-  // and clear lastError only when a write that holds every failed key succeeds. Remove `.fails`.
+  // Regression (issue #7, fixed in 36f6ec3): a failed batch used to be dropped, and the next
+  // successful write of another key cleared the error: inspect() said ok while a broadcast context
+  // existed only in memory, and a restart reverted the topic. Failed keys are now written again.
   it('HUB-PERSIST-05 once inspect() says storage ok again, storage holds every change the hub applied', async () => {
     const storage = flakyStorage(['io']);
     const rig = await engineRig({ storage });
@@ -117,12 +114,8 @@ describe('hardening: storage faults', () => {
     expect(storedAnchors(storage.inner, 'topic-a'), 'topic-a\'s current patient is not in storage').toContain('Patient/pt-lost');
   });
 
-  // BUG (reported, src/hub/persistence.ts): a write that rejects with `undefined` (a storage
-  // adapter may reject with whatever its platform gives; IndexedDB's transaction.error is null on
-  // abort) sets lastError to undefined, so inspect() says storage ok although the write failed, and
-  // the publisher's 503 reads "could not be stored durably: undefined". Fix: record the failure as
-  // such (e.g. `this.failure = { error: error ?? new Error('storage write failed without a reason') }`)
-  // and test that, not `lastError === undefined`. Remove `.fails` then.
+  // Regression (issue #7, fixed in 36f6ec3): a write rejected with `undefined` (IndexedDB's
+  // transaction.error is null on abort) used to leave inspect().storage.ok true.
   it('HUB-PERSIST-05 a write rejected without a reason still shows in inspect().storage', async () => {
     const storage = flakyStorage(['undefined']);
     const rig = await engineRig({ storage });
@@ -229,12 +222,8 @@ describe('hardening: clock jumps', () => {
     expect(reporting!.channel.events.some((f) => f.event['hub.event'] === 'syncerror')).toBe(true);
   });
 
-  // BUG (reported, src/hub/hub.ts + ports.ts): deadlines (ack timeouts, heartbeats, leases) are
-  // absolute wall-clock times. When the wall clock steps back (NTP correction, VM resume, a user
-  // changing the time), nothing fires until the clock catches up again: here an hour with no
-  // heartbeats and a dead viewer not reported. Fix: measure deadlines on a monotonic clock (add
-  // `monotonic(): number` to Clock, performance.now() in the adapters) and use wall time only for
-  // timestamps; or, in tick(), shift every deadline by the step when now < the last now seen.
+  // Regression (issue #7, fixed in 36f6ec3): deadlines were absolute wall-clock times, so after the
+  // clock stepped back (NTP, VM resume) no heartbeat or ack timeout fired until it caught up.
   it('HUB-SYNC-06 HUB-HEART-01 after the wall clock steps back an hour, ack timeouts and heartbeats still fire on time', async () => {
     const rig = await engineRig({ ackTimeoutMs: 10_000, heartbeatMs: 10_000 });
     await rig.hub.publish(open('topic-a', 'pt-1', 'ev-1'));
