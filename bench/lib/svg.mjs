@@ -9,9 +9,10 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * and spans the 0.1th to 99.9th percentile of all samples.
  */
 export function latencyCdfSvg(series, { title, subtitle } = {}) {
+  const shownCount = series.filter((x) => x.samples.length > 0).length;
   const W = 820;
-  const H = 460;
-  const m = { left: 64, right: 24, top: 56, bottom: 56 };
+  const H = 470 + shownCount * 18;
+  const m = { left: 64, right: 24, top: 56, bottom: 66 + shownCount * 18 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const shown = series.filter((s) => s.samples.length > 0);
@@ -37,12 +38,17 @@ export function latencyCdfSvg(series, { title, subtitle } = {}) {
       out.push(`<text x="${gx}" y="${m.top + ph + 16}" text-anchor="middle" fill="#444">${v >= 1 ? v : v.toFixed(-e)}</text>`);
     }
   }
-  for (const p of [0, 0.25, 0.5, 0.75, 0.95, 0.99, 1]) {
+  for (const p of [0, 0.25, 0.5, 0.75, 1]) {
     const gy = y(p).toFixed(1);
-    out.push(`<line x1="${m.left}" y1="${gy}" x2="${m.left + pw}" y2="${gy}" stroke="${p === 0.5 ? '#bbb' : '#eee'}"${p === 0.95 || p === 0.99 ? ' stroke-dasharray="3 3"' : ''}/>`);
+    out.push(`<line x1="${m.left}" y1="${gy}" x2="${m.left + pw}" y2="${gy}" stroke="${p === 0.5 ? '#bbb' : '#eee'}"/>`);
     out.push(`<text x="${m.left - 6}" y="${(y(p) + 4).toFixed(1)}" text-anchor="end" fill="#444">${Math.round(p * 100)}%</text>`);
   }
-  out.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle" fill="#222">round trip A → hub → B → hub → A (ms, log scale)</text>`);
+  for (const p of [0.95, 0.99]) {
+    const gy = y(p).toFixed(1);
+    out.push(`<line x1="${m.left}" y1="${gy}" x2="${m.left + pw}" y2="${gy}" stroke="#ddd" stroke-dasharray="3 3"/>`);
+    out.push(`<text x="${m.left + pw - 4}" y="${(y(p) + (p === 0.95 ? 12 : -3)).toFixed(1)}" text-anchor="end" fill="#999" font-size="10">p${Math.round(p * 100)}</text>`);
+  }
+  out.push(`<text x="${m.left + pw / 2}" y="${m.top + ph + 36}" text-anchor="middle" fill="#222">round trip A → hub → B → hub → A (ms, log scale)</text>`);
   out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#222">share of round trips at or below</text>`);
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   shown.forEach((s, i) => {
@@ -54,9 +60,9 @@ export function latencyCdfSvg(series, { title, subtitle } = {}) {
     const color = COLORS[i % COLORS.length];
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     const medianMs = quantile(sorted, 0.5);
-    const ly = m.top + ph - 12 - (shown.length - 1 - i) * 18; // bottom right: empty in a CDF
-    out.push(`<line x1="${m.left + pw - 420}" y1="${ly - 4}" x2="${m.left + pw - 400}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`);
-    out.push(`<text x="${m.left + pw - 394}" y="${ly}" fill="#222">${esc(s.name)}: median ${medianMs.toFixed(2)} ms, p99 ${quantile(sorted, 0.99).toFixed(2)} ms (n=${sorted.length})</text>`);
+    const ly = m.top + ph + 62 + i * 18; // the legend, under the axis title
+    out.push(`<line x1="${m.left}" y1="${ly - 4}" x2="${m.left + 20}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`);
+    out.push(`<text x="${m.left + 26}" y="${ly}" fill="#222">${esc(s.name)}: median ${medianMs.toFixed(2)} ms, p99 ${quantile(sorted, 0.99).toFixed(2)} ms (n = ${sorted.length})</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
