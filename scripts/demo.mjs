@@ -138,9 +138,11 @@ console.log('  Ctrl-C stops everything');
 async function stop() {
   if (stopping) return;
   stopping = true;
-  if (remote && remote.child.exitCode === null) remote.child.kill('SIGTERM');
+  // Wait for `tabcast serve` to be gone: once this process exits, nothing answers on either port.
+  const remoteGone = remote && remote.child.exitCode === null && remote.child.signalCode === null ? new Promise((resolve) => remote.child.once('exit', resolve)) : undefined;
+  if (remoteGone) remote.child.kill('SIGTERM');
   server.server.closeAllConnections?.();
-  await server.close();
+  await Promise.all([server.close(), remoteGone]);
   process.exit(0);
 }
 process.on('SIGINT', stop);
