@@ -62,12 +62,42 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/** What a stalled publisher page and a fresh tab see, to tell a stuck page from a stuck worker. */
+async function explainStall(context: BrowserContext, publisher: Page, topic: string, workerUrl: string, consoleLines: string[]): Promise<string> {
+  const state = await within(publisher.evaluate(() => ({ ...window.pub, failures: window.pub.failures.slice(-3) })), 10_000, 'the publisher page').catch((e: Error) => e.message);
+  const probe = await context.newPage();
+  let fresh: unknown;
+  try {
+    await probe.goto('/test-pages/app.html');
+    fresh = await within(
+      probe.evaluate(async ([t, url]) => {
+        await harness.connect({ mode: 'shared-worker', appName: 'Probe', workerUrl: url });
+        const started = performance.now();
+        const answer = await harness.publish(t, { 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'probe' } }] });
+        const snapshot = await harness.hub.inspect();
+        const mine = snapshot.topics.find((x: { topic: string }) => x.topic === t);
+        return { answer, ms: performance.now() - started, storage: snapshot.storage, subscribers: mine?.subscribers.length, pending: mine?.subscribers.map((s: { pending: number }) => s.pending) };
+      }, [topic, workerUrl] as const),
+      15_000,
+      'a fresh tab',
+    );
+  } catch (error) {
+    fresh = String(error);
+  } finally {
+    await probe.close();
+  }
+  return JSON.stringify({ publisher: state, freshTab: fresh, publisherConsole: consoleLines.slice(-10) });
+}
+
 /** Opens an app tab with `window.until` installed. */
 async function openTab(context: BrowserContext, mode: (typeof MODES)[number], name: string, options: object = {}): Promise<Page> {
   const page = await openApp(context, mode, name, options);
   await installUntil(page);
   return page;
 }
+
+/** Pace of the soak's publisher: about 50 context changes a second, far above what people cause. */
+const SOAK_GAP_MS = 20;
 
 /** Heap in use by the shared worker after a full collection, in MB (CDP into the worker target). */
 async function workerHeapMb(browser: Browser, urlPart: string): Promise<number> {
@@ -117,10 +147,14 @@ async function recordingSubscribers(page: Page, topic: string, names: string[]):
   );
 }
 
-/** Starts publishing Patient-open `ev-<n>` on a page, one at a time, until window.pub.stop or `limit`. */
-async function startPublisher(page: Page, topic: string, limit = Number.MAX_SAFE_INTEGER): Promise<void> {
+/**
+ * Starts publishing Patient-open `ev-<n>` on a page, one at a time, until window.pub.stop or
+ * `limit`. `gapMs` > 0 paces it: the hub has no flow control, so an unpaced publisher on a busy
+ * 2-core machine can outrun ten subscriber tabs by tens of seconds (they catch up; nothing is lost).
+ */
+async function startPublisher(page: Page, topic: string, limit = Number.MAX_SAFE_INTEGER, gapMs = 0): Promise<void> {
   await page.evaluate(
-    ([t, max]) => {
+    ([t, max, gap]) => {
       window.pub = { sent: 0, answered: -1, stop: false, failures: [] };
       void (async () => {
         while (!window.pub.stop && window.pub.sent < max) {
@@ -133,10 +167,11 @@ async function startPublisher(page: Page, topic: string, limit = Number.MAX_SAFE
           }
           window.pub.answered = seq;
           window.changed();
+          if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
         }
       })();
     },
-    [topic, limit] as const,
+    [topic, limit, gapMs] as const,
   );
 }
 
@@ -251,6 +286,8 @@ test(`HUB-SYNC-08 HUB-TOLERANT-07 in-browser soak ${SOAK_MS / 1000} s: tabs come
   test.setTimeout(budget(SOAK_MS + 60_000));
   const workerUrl = uniqueWorkerUrl(info.testId);
   const publisher = await openTab(context, 'shared-worker', 'Publisher', { workerUrl });
+  const publisherConsole: string[] = [];
+  publisher.on('console', (m) => publisherConsole.push(`${m.type()}: ${m.text()}`));
   const topic = await publisher.evaluate(() => harness.hub.createTopic());
   // The hub's own log of endings, to explain a missing event if one goes missing.
   await publisher.evaluate(() => {
@@ -259,7 +296,7 @@ test(`HUB-SYNC-08 HUB-TOLERANT-07 in-browser soak ${SOAK_MS / 1000} s: tabs come
       if (entry.type === 'denied' || entry.type === 'syncerror' || entry.type === 'close') (window as unknown as { endings: unknown[] }).endings.push(entry);
     });
   });
-  await startPublisher(publisher, topic);
+  await startPublisher(publisher, topic, Number.MAX_SAFE_INTEGER, SOAK_GAP_MS);
   const started = Date.now();
   let sessions = 0;
   let drops = 0;
@@ -279,7 +316,11 @@ test(`HUB-SYNC-08 HUB-TOLERANT-07 in-browser soak ${SOAK_MS / 1000} s: tabs come
       await recordingSubscribers(page, topic, [name]);
       const first = await publisher.evaluate(() => window.pub.sent);
       const stay = 5 + Math.floor(Math.random() * 30);
-      await within(publisher.evaluate((n) => window.until(() => window.pub.answered >= n), first + stay), 60_000, `event ${first + stay} answered`);
+      const progressed = await within(publisher.evaluate((n) => window.until(() => window.pub.answered >= n), first + stay), 60_000, `event ${first + stay} answered`).then(
+        () => true,
+        () => false,
+      );
+      if (!progressed) throw new Error(`the publisher stalled: ${await explainStall(context, publisher, topic, workerUrl, publisherConsole)}`);
       const last = await publisher.evaluate(() => window.pub.answered);
       if (Math.random() < 0.3) {
         drops++;
