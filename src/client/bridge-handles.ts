@@ -6,7 +6,7 @@
 import type { BridgeStatus } from '../bridge/types.js';
 import type { BridgeRequest } from '../host/messages.js';
 import type { Connection } from './connection.js';
-import { unlessLost, type Session } from './session.js';
+import type { Session } from './session.js';
 import type { BridgeHandle } from './types.js';
 
 interface Mirror {
@@ -60,7 +60,7 @@ export class BridgeHandles {
   /** Follows every bridge again on a new session; a bridge the new host lacks counts as stopped. */
   async restore(session: Session): Promise<void> {
     for (const [id, mirror] of this.mirrors) {
-      const result = await unlessLost(session.api.watchBridge(id), session.lost);
+      const result = await session.unlessLost(session.api.watchBridge(id));
       if (result.ok) this.update(id, result.value);
       else this.update(id, { ...mirror.status, state: 'stopped', lastError: 'the hub restarted without this bridge' });
     }

@@ -5,7 +5,7 @@
  */
 import { badRequest, HubError } from '../protocol/outcome.js';
 import type { HostApi, Result } from '../host/messages.js';
-import { HostRetired, isHostGone, unlessLost, unwrap, type Session } from './session.js';
+import { HostRetired, isHostGone, unwrap, type Session } from './session.js';
 
 /** Retries after a failed reopen wait this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 100;
@@ -48,7 +48,7 @@ export class Connection {
     for (;;) {
       const session = await this.current();
       try {
-        return unwrap(await unlessLost(invoke(session.api), session.lost));
+        return unwrap(await session.unlessLost(invoke(session.api)));
       } catch (error) {
         if (error instanceof DOMException && error.name === 'DataCloneError') {
           throw badRequest(`the hub cannot be sent this value (${error.message.split('\n')[0]}): pass plain JSON data`, 'structure');
@@ -62,7 +62,7 @@ export class Connection {
   async close(): Promise<void> {
     if (this.closed) return;
     const session = this.session;
-    if (session) await unlessLost(session.api.bye(), session.lost).catch(() => undefined);
+    if (session) await session.unlessLost(session.api.bye()).catch(() => undefined);
     this.closed = true;
     this.session = undefined;
     session?.dispose();

@@ -7,7 +7,7 @@ import type { HostMessage } from '../host/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
-import { unlessLost, type Session } from './session.js';
+import type { Session } from './session.js';
 import { SocketTable } from './socket-table.js';
 import { TypedSubscriptions } from './subscriptions.js';
 import type { EventCallback, PublishRequest, SubscribeOptions, TabcastHub } from './types.js';
@@ -113,7 +113,7 @@ export class HubClient implements TabcastHub {
 
   private async restore(session: Session): Promise<void> {
     await this.subscriptions.restore(session);
-    if (this.observers.size > 0) await unlessLost(session.api.observe(true), session.lost);
+    if (this.observers.size > 0) await session.unlessLost(session.api.observe(true));
     await this.bridges.restore(session);
   }
 }

@@ -18,6 +18,8 @@ export interface Session {
   post(message: ClientMessage): void;
   /** Settles (with the error to give waiting calls) once the host is gone. */
   readonly lost: Promise<HubError>;
+  /** Waits for `promise`, unless the session is lost first. */
+  unlessLost<T>(promise: Promise<T>): Promise<T>;
   /** Lets go of the host: frees the page's lock and closes the links. */
   dispose(): void;
 }
@@ -49,9 +51,44 @@ export function unwrap<T>(result: Result<T>): T {
   throw HubError.from(result.error.status, result.error.outcome);
 }
 
-/** Waits for `promise`, unless the session is lost first. */
-export function unlessLost<T>(promise: Promise<T>, lost: Promise<HubError>): Promise<T> {
-  return Promise.race([promise, lost.then((error) => Promise.reject(error))]);
+/**
+ * The calls waiting on one session, failed together when it is lost. Each call is forgotten as soon
+ * as it settles: racing every call against the session's never-settling `lost` promise left one
+ * reaction (about 200 bytes) on it per call for the life of the tab.
+ */
+export class WaitingCalls {
+  private readonly rejecters = new Set<(error: HubError) => void>();
+  private failure: HubError | undefined;
+
+  /** Waits for `promise`, unless `failAll` comes first. */
+  unlessLost<T>(promise: Promise<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.rejecters.add(reject);
+      promise.then(
+        (value) => {
+          this.rejecters.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.rejecters.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Fails every waiting call, and every later one, with `error`. */
+  failAll(error: HubError): void {
+    this.failure ??= error;
+    for (const reject of this.rejecters) reject(this.failure);
+    this.rejecters.clear();
+  }
+
+  /** How many calls are waiting (for tests). */
+  get size(): number {
+    return this.rejecters.size;
+  }
 }
 
 /** Opens a session over `transport`. Messages from the host go to `onMessage`. */
@@ -59,14 +96,20 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
   const channels = await transport();
   const api = wrap<HostApi>(channels.control as unknown as Endpoint) as unknown as HostApi;
   const stopWatching = new AbortController();
-  let markLost!: (error: HubError) => void;
-  const lost = new Promise<HubError>((resolve) => (markLost = resolve));
+  const waiting = new WaitingCalls();
+  let resolveLost!: (error: HubError) => void;
+  const lost = new Promise<HubError>((resolve) => (resolveLost = resolve));
+  const markLost = (error: HubError) => {
+    waiting.failAll(error);
+    resolveLost(error);
+  };
   let release = () => {};
   const session: Session = {
     api,
     welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
     post: (message) => channels.events.postMessage(message),
     lost,
+    unlessLost: (promise) => waiting.unlessLost(promise),
     dispose() {
       stopWatching.abort();
       release();
@@ -78,18 +121,18 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
   void channels.failed.then(markLost);
   try {
     const hello = { protocol: HOST_PROTOCOL, appName: info.appName, hubUrl: info.hubUrl, events: channels.hostEvents };
-    const welcome = unwrap(await unlessLost(api.hello(transfer(hello, channels.hostEvents ? [channels.hostEvents] : [])), lost));
+    const welcome = unwrap(await waiting.unlessLost(api.hello(transfer(hello, channels.hostEvents ? [channels.hostEvents] : []))));
     Object.assign(session, { welcome });
     if (welcome.protocol < HOST_PROTOCOL) {
       // A host from an older deploy: ask it to stop, wait until it has, and let the caller open again.
-      unwrap(await unlessLost(api.retire(), lost));
+      unwrap(await waiting.unlessLost(api.retire()));
       await new Promise<void>((resolve) => watchLock(locks, hostLockName(welcome.hostId), resolve));
       throw new HostRetired('the hub ran an older tabcast and was replaced');
     }
     const lockName = CLIENT_LOCK_PREFIX + randomId();
     release = await holdLock(locks, lockName);
     // Only now, with the lock held, may the host start waiting on it: else it could win it first.
-    unwrap(await unlessLost(api.watch(lockName), lost));
+    unwrap(await waiting.unlessLost(api.watch(lockName)));
     watchLock(locks, hostLockName(welcome.hostId), () => markLost(hostGoneError()), stopWatching.signal);
     return session;
   } catch (error) {

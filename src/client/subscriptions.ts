@@ -7,7 +7,7 @@ import { randomId } from '../host/locks.js';
 import type { SubscriptionInfo, TypedSubscribeArgs } from '../host/messages.js';
 import type { Notification } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
-import { unlessLost, type Session } from './session.js';
+import type { Session } from './session.js';
 import type { EventCallback, Subscription } from './types.js';
 
 interface Entry {
@@ -82,7 +82,7 @@ export class TypedSubscriptions {
   async restore(session: Session): Promise<void> {
     for (const [id, entry] of this.entries) {
       if (entry.state !== 'lost') continue; // one still subscribing retries by itself
-      const result = await unlessLost(session.api.subscribe(id, entry.args), session.lost);
+      const result = await session.unlessLost(session.api.subscribe(id, entry.args));
       if (result.ok) entry.state = 'live';
       else console.warn(`tabcast: could not subscribe again to ${entry.args.topic}`, result.error.outcome);
     }
