@@ -1,6 +1,7 @@
 /**
- * Coalesces state changes into one storage batch per task: every change made in the same
- * synchronous run lands in one atomic `writeBatch`. Batches are written one after another.
+ * Coalesces state changes into storage batches: every change made in the same synchronous run,
+ * and every change made while the previous batch was being written, lands in one atomic
+ * `writeBatch`. Batches are written one after another.
  */
 import type { HubStorage } from './ports.js';
 
@@ -28,7 +29,9 @@ export class CoalescingWriter {
   mark(key: string, produce: RecordProducer): Promise<void> {
     this.dirty.set(key, produce);
     if (!this.pending) {
-      this.pending = Promise.resolve().then(() => this.flushDirty());
+      // One write in flight: changes made while it runs wait and go out together as the next
+      // batch, so a burst costs a few transactions rather than one per change.
+      this.pending = this.chain.then(() => this.flushDirty());
     }
     return this.pending;
   }

@@ -1,0 +1,59 @@
+// HUB-PERSIST-01: changes are written in batches, one batch at a time, and each change's promise
+// resolves once a batch holding it is durable.
+import { describe, expect, it } from 'vitest';
+import { CoalescingWriter } from '../../../src/hub/persistence.js';
+import type { HubStorage } from '../../../src/hub/ports.js';
+
+/** Storage whose writes finish only when the test says so. */
+function gatedStorage() {
+  const batches: Array<Map<string, unknown>> = [];
+  const gates: Array<() => void> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const storage = {
+    async readAll() {
+      return new Map<string, unknown>();
+    },
+    writeBatch(batch: Map<string, unknown>) {
+      batches.push(new Map(batch));
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      return new Promise<void>((resolve) =>
+        gates.push(() => {
+          inFlight--;
+          resolve();
+        }),
+      );
+    },
+  } as unknown as HubStorage;
+  return { storage, batches, gates, maxInFlight: () => maxInFlight };
+}
+
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+describe('CoalescingWriter', () => {
+  it('HUB-PERSIST-01 changes made while a batch is written go out together as the next batch, never two writes at once', async () => {
+    const rig = gatedStorage();
+    const writer = new CoalescingWriter(rig.storage, () => {});
+    const first = writer.mark('topic:a', () => 'a1');
+    await turn();
+    expect(rig.batches).toHaveLength(1);
+    const later = [writer.mark('topic:a', () => 'a2'), writer.mark('topic:b', () => 'b1')];
+    await turn();
+    const third = writer.mark('topic:c', () => 'c1');
+    await turn();
+    expect(rig.batches, 'nothing new is written while the first batch is in flight').toHaveLength(1);
+    rig.gates[0]!();
+    await first;
+    await turn();
+    expect(rig.batches).toHaveLength(2);
+    expect(Object.fromEntries(rig.batches[1]!)).toEqual({ 'topic:a': 'a2', 'topic:b': 'b1', 'topic:c': 'c1' });
+    let settled = false;
+    void Promise.all([...later, third]).then(() => (settled = true));
+    await turn();
+    expect(settled, 'not durable before its batch is written').toBe(false);
+    rig.gates[1]!();
+    await Promise.all([...later, third]);
+    expect(rig.maxInFlight()).toBe(1);
+  });
+});
