@@ -73,6 +73,7 @@ export class HubClient implements TabcastHub {
 
   async close(): Promise<void> {
     this.sockets.closeAll();
+    this.subscriptions.forgetAll();
     await this.connection.close();
   }
 
@@ -85,7 +86,7 @@ export class HubClient implements TabcastHub {
       case 'event':
         return this.subscriptions.deliver(message.sub, message.frame, session);
       case 'ended':
-        return this.subscriptions.ended(message.sub, message.code);
+        return this.subscriptions.ended(message.sub, message.code, message.reason);
       case 'ws-open':
       case 'ws-frame':
       case 'ws-close':

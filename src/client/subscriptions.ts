@@ -8,13 +8,17 @@ import type { SubscriptionInfo, TypedSubscribeArgs } from '../host/messages.js';
 import type { Notification } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import type { Session } from './session.js';
-import type { EventCallback, Subscription } from './types.js';
+import type { EventCallback, Subscription, SubscriptionEnd } from './types.js';
 
 interface Entry {
   args: TypedSubscribeArgs;
   onEvent: EventCallback;
   /** `subscribing` = its first subscribe is under way; `lost` = the host that granted it went away. */
   state: 'subscribing' | 'live' | 'lost';
+  /** Told when the hub ends it without the page asking. */
+  endListeners: Set<(end: SubscriptionEnd) => void>;
+  /** Set once the hub has ended it. */
+  end?: SubscriptionEnd;
 }
 
 /** The ack status for what a callback returned. */
@@ -38,7 +42,7 @@ export class TypedSubscriptions {
   async add(args: TypedSubscribeArgs, onEvent: EventCallback): Promise<Subscription> {
     if (typeof onEvent !== 'function') throw new TypeError('subscribe needs an onEvent callback');
     const id = randomId();
-    const entry: Entry = { args, onEvent, state: 'subscribing' };
+    const entry: Entry = { args, onEvent, state: 'subscribing', endListeners: new Set() };
     this.entries.set(id, entry);
     let info: SubscriptionInfo;
     try {
@@ -51,11 +55,21 @@ export class TypedSubscriptions {
     return {
       ...info,
       unsubscribe: async () => {
+        entry.endListeners.clear();
         if (!this.entries.delete(id)) return;
         // A 404 means the hub already ended it (lease, restart): the wish is fulfilled either way.
         await this.connection.call((api) => api.unsubscribe(id)).catch((error: { status?: number }) => {
           if (error.status !== 404 && error.status !== 503 && error.status !== 410) throw error;
         });
+      },
+      onEnded: (listener) => {
+        const end = entry.end;
+        if (end) {
+          queueMicrotask(() => listener(end));
+          return () => {};
+        }
+        entry.endListeners.add(listener);
+        return () => void entry.endListeners.delete(listener);
       },
     };
   }
@@ -68,9 +82,26 @@ export class TypedSubscriptions {
   }
 
   /** The hub ended a subscription: 1001 = the host is going away (kept for the next host), else gone. */
-  ended(subId: string, code: number): void {
+  ended(subId: string, code: number, reason: string): void {
     if (code === 1001) return;
+    const entry = this.entries.get(subId);
+    if (!entry) return; // the page unsubscribed it
     this.entries.delete(subId);
+    entry.end = { code, reason };
+    console.warn(`tabcast: the hub ended the subscription to ${entry.args.topic} (${reason}); subscribe again to follow it`);
+    for (const listener of entry.endListeners) {
+      try {
+        listener(entry.end);
+      } catch (error) {
+        console.error('tabcast: an onEnded listener failed', error);
+      }
+    }
+    entry.endListeners.clear();
+  }
+
+  /** The page closes: its subscriptions end with it, and nobody is told. */
+  forgetAll(): void {
+    this.entries.clear();
   }
 
   /** Marks what the lost host granted as to be subscribed again. */

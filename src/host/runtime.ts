@@ -6,6 +6,7 @@
 import type { Hub } from '../hub/index.js';
 import { createWireHandler, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
 import { BridgeHost, type BridgeRegistryLike } from './bridges.js';
+import { systemSchedule, type Schedule } from './lease-renewal.js';
 import { holdLock, randomId, type LockManagerLike } from './locks.js';
 import { hostLockName, type Link } from './messages.js';
 import { refuseClient } from './refuse.js';
@@ -25,6 +26,8 @@ export interface HostRuntimeOptions {
    * worker); a leader tab frees the lock itself. Without it, the lock is freed.
    */
   onRetired?: (releaseHostLock: () => void) => void;
+  /** Timers for renewing the leases of typed subscriptions. Default `setTimeout`. */
+  schedule?: Schedule;
   /** Told about failures that are the host's own fault, for the door's console. */
   onInternalError?: (error: unknown) => void;
 }
@@ -39,6 +42,7 @@ export class HostRuntime implements SessionHost {
   readonly locks: LockManagerLike;
   readonly bridges: BridgeHost;
   readonly bodyLimitBytes: number;
+  readonly schedule: Schedule;
   private readonly wires = new Map<string, WireHandler>();
   private readonly sessions = new Map<ClientSession, (() => void) | undefined>();
   private releaseHostLock?: () => void;
@@ -49,6 +53,7 @@ export class HostRuntime implements SessionHost {
     this.locks = options.locks;
     this.bridges = new BridgeHost(options.bridges);
     this.bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    this.schedule = options.schedule ?? systemSchedule;
   }
 
   /**

@@ -12,6 +12,7 @@ import { endpointUrl, hubLocation } from '../wire/endpoints.js';
 import * as check from './arguments.js';
 import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
+import { renewalDelayMs, type Schedule } from './lease-renewal.js';
 import { watchLock, type LockManagerLike } from './locks.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from './messages.js';
 import { settle, toWireError } from './results.js';
@@ -34,6 +35,8 @@ export interface SessionHost {
   readonly locks: LockManagerLike;
   readonly bridges: BridgeHost;
   readonly bodyLimitBytes: number;
+  /** Timers of the lease renewals. */
+  readonly schedule: Schedule;
   wireFor(hubUrl: string): WireHandler;
   retire(): void;
   ended(session: ClientSession): void;
@@ -44,6 +47,7 @@ interface TypedSubscription {
   topic: string;
   endpoint: string;
   handle?: ConnectionHandle;
+  cancelRenewal?: () => void;
 }
 
 /** How a session ends: `bye` = hub.close(), `dead` = its tab vanished, `retired` = the host stops (pages learn it from the host lock). */
@@ -79,6 +83,7 @@ export class ClientSession {
     for (const off of this.bridgeListeners.values()) off();
     const hub = this.host.hub;
     for (const [id, sub] of this.subs) {
+      sub.cancelRenewal?.();
       if (kind === 'dead') sub.handle?.closed(ABNORMAL_CLOSE, { endSubscription: true });
       else if (kind === 'bye') ignoreHubError(() => hub.unsubscribe(sub.topic, sub.endpoint));
       this.subs.delete(id);
@@ -170,8 +175,21 @@ export class ClientSession {
   private subscribe(subId: string, args: ReturnType<typeof check.subscribeArgs>) {
     if (this.subs.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
     const hub = this.host.hub;
-    const result = hub.subscribe({ ...args, subscriberName: args.subscriberName ?? this.appName });
+    const request = { ...args, subscriberName: args.subscriberName ?? this.appName };
+    const result = hub.subscribe(request);
     const entry: TypedSubscription = { topic: result.topic, endpoint: result.endpoint };
+    // Re-subscribing the same endpoint restarts its lease (HUB-SUB-12); the socket stays open.
+    const renewIn = (leaseSeconds: number) => {
+      entry.cancelRenewal = this.host.schedule(() => {
+        if (this.subs.get(subId) !== entry) return;
+        try {
+          renewIn(hub.subscribe({ ...request, endpoint: entry.endpoint }).leaseSeconds);
+        } catch (error) {
+          // A 404: the hub ended it meanwhile, and the page has been told.
+          if (!(error instanceof HubError)) this.host.reportInternal(error);
+        }
+      }, renewalDelayMs(leaseSeconds));
+    };
     const channel: SubscriberChannel = {
       send: (frame) => {
         // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
@@ -179,6 +197,7 @@ export class ClientSession {
       },
       close: (code, reason) => {
         if (this.subs.get(subId) === entry) {
+          entry.cancelRenewal?.();
           this.subs.delete(subId);
           this.post({ t: 'ended', sub: subId, code, reason });
         }
@@ -186,6 +205,7 @@ export class ClientSession {
     };
     this.subs.set(subId, entry);
     entry.handle = hub.connect(result.endpoint, channel);
+    renewIn(result.leaseSeconds);
     const endpoint = endpointUrl(hubLocation(this.wire!.hubUrl), result.endpoint);
     return { endpoint, topic: result.topic, events: result.events, leaseSeconds: result.leaseSeconds };
   }

@@ -10,7 +10,7 @@ import type { Transport } from '../../../../src/client/transports.js';
 import { Hub, type HubOptions, type HubStorage } from '../../../../src/hub/index.js';
 import type { BridgeRegistryLike } from '../../../../src/host/bridges.js';
 import type { Link } from '../../../../src/host/messages.js';
-import { HostRuntime } from '../../../../src/host/runtime.js';
+import { HostRuntime, type HostRuntimeOptions } from '../../../../src/host/runtime.js';
 import { FakeLocks, type LockContext } from './fake-locks.js';
 
 /** The hub.url of every rig. */
@@ -24,10 +24,16 @@ export interface RigHost {
 }
 
 /** A host over `storage`, its locks in `locks`. */
-export async function startHost(locks: FakeLocks, storage: HubStorage = memoryStorage(), options: Partial<HubOptions> = {}, bridges?: BridgeRegistryLike): Promise<RigHost> {
+export async function startHost(
+  locks: FakeLocks,
+  storage: HubStorage = memoryStorage(),
+  options: Partial<HubOptions> = {},
+  bridges?: BridgeRegistryLike,
+  runtimeOptions: Partial<HostRuntimeOptions> = {},
+): Promise<RigHost> {
   const context = locks.context();
   const hub = await Hub.create({ clock: { now: () => Date.now() }, crypto: webCrypto, storage, heartbeatMs: 0, ...options });
-  const runtime = await HostRuntime.start({ hub, locks: context, bridges });
+  const runtime = await HostRuntime.start({ hub, locks: context, bridges, ...runtimeOptions });
   const ports: MessagePort[] = [];
   const accept = runtime.accept.bind(runtime);
   runtime.accept = (control, events, onEnded) => {
