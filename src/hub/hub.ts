@@ -3,102 +3,27 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import {
-  CATALOG_EVENT_NAMES,
-  HubError,
-  badRequest,
-  conflict,
-  entryIdentity,
-  matchEvent,
-  notFound,
-  notificationSpelling,
-  parseContextChangeRequest,
-  resolveEventName,
-  validateContext,
-  validateTopic,
-  type ContextEntry,
-  type EventDefinition,
-  type GetContextResponse,
-  type Notification,
-  type ResourceIdentity,
-  type SubscriptionRequest,
-  type WellKnownConfiguration,
-} from '../protocol/index.js';
-import { applyUpdates } from './content-sharing.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
+import { readAnswer } from './answers.js';
+import { applyEvent, checkChange, describeRequest } from './context-change.js';
+import { earliestDeadline, heartbeatFrame, overdueAnswer, shiftDeadlines } from './deadlines.js';
+import { Delivery, type BroadcastOptions } from './delivery.js';
 import { Identity, type IdentityRecord, type UsersConfig } from './identity.js';
 import { randomToken } from './ids.js';
 import { HubLog, type HubLogEntry } from './log.js';
-import { TopicContexts, type DerivedOpen, type OpenContext, type TopicRecord } from './open-contexts.js';
+import { TopicContexts, type DerivedOpen, type TopicRecord } from './open-contexts.js';
 import { CoalescingWriter } from './persistence.js';
-import type { Clock, CryptoSource, HeartbeatFrame, HubStorage, SubscriberChannel } from './ports.js';
-import { buildSyncError, reasonForStatus, type SyncErrorCause } from './sync-errors.js';
+import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
+import { takeSnapshot } from './snapshot.js';
+import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
 
-/** Engine settings; every one has a default except the injected ports. */
-export interface HubOptions {
-  clock: Clock;
-  crypto: CryptoSource;
-  storage: HubStorage;
-  /** Ack timeout in ms (HUB-SYNC-06); 0 turns it off (HUB-TOLERANT-08). Default 10 000. */
-  ackTimeoutMs?: number;
-  /** Heartbeat period in ms (HUB-HEART-01); 0 turns heartbeats off. Default 10 000. */
-  heartbeatMs?: number;
-  /** Lease granted when none is asked (HUB-SUB-09). Default 7200 s. */
-  defaultLeaseSeconds?: number;
-  /** Largest lease granted. Default 86 400 s. */
-  maxLeaseSeconds?: number;
-  /** Called with the earliest deadline whenever it changes; the door then calls `tick()` at that time. */
-  onWake?: (at: number | undefined) => void;
-  /** Called when a storage write fails; the hub keeps serving from memory. */
-  onStorageError?: (error: unknown) => void;
-}
-
-/** The answer to an accepted context change. */
-export interface PublishResult {
-  status: 202;
-  id: string;
-}
-
-/** What a subscribe needs, whichever door it came through. */
-export interface SubscribeInput {
-  topic: string;
-  events: readonly string[];
-  leaseSeconds?: number;
-  /** An existing endpoint of the same topic: replace its events (re-subscribe). */
-  endpoint?: string;
-  subscriberName?: string;
-}
-
-/** A subscription as the answer to subscribe states it. */
-export interface SubscribeResult {
-  endpoint: string;
-  topic: string;
-  events: string;
-  leaseSeconds: number;
-}
-
-/** The hub side of one connected channel: the door feeds frames and the close into it. */
-export interface ConnectionHandle {
-  /** A frame from the subscriber: JSON text or an already parsed value. */
-  receive(frame: unknown): void;
-  /** The transport closed with this code. `endSubscription` also drops the subscription (dead tab). */
-  closed(code: number, options?: { endSubscription?: boolean }): void;
-}
-
-/** A read-only view of the hub for consoles and tests. */
-export interface HubSnapshot {
-  storage: { ok: boolean; lastError?: string };
-  topics: Array<{
-    topic: string;
-    current?: string;
-    subscribers: Array<{ name: string; events: string; leaseRemainingSeconds: number; connected: boolean; lastAck?: { at: number; status: number }; pending: number }>;
-    open: Array<{ type: string; id: string; versionId: string; event: string; contentCount: number; current: boolean }>;
-  }>;
-}
+export type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
-const MAX_PENDING_PER_CONNECTION = 1000;
 
+/** The engine. Every door (worker host, leader tab, `tabcast serve`) drives one of these. */
 export class Hub {
   private readonly clock: Clock;
   private readonly crypto: CryptoSource;
@@ -107,6 +32,7 @@ export class Hub {
   private readonly topics = new Map<string, TopicContexts>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly log = new HubLog();
+  private readonly delivery: Delivery;
   private readonly ackTimeoutMs: number;
   private readonly heartbeatMs: number;
   private readonly defaultLease: number;
@@ -126,6 +52,7 @@ export class Hub {
     this.defaultLease = options.defaultLeaseSeconds ?? 7200;
     this.maxLease = options.maxLeaseSeconds ?? 86_400;
     this.onWake = options.onWake;
+    this.delivery = new Delivery(this.clock, this.log, this.ackTimeoutMs);
     this.writer = new CoalescingWriter(options.storage, (error) => {
       this.log.emit({ at: this.clock.now(), type: 'storage-error', detail: String(error) });
       options.onStorageError?.(error);
@@ -222,7 +149,7 @@ export class Hub {
       sub.leaseSeconds = lease;
       sub.leaseExpiresAt = now + lease * 1000;
       if (req.subscriberName) sub.name = req.subscriberName;
-      if (sub.connection?.open) this.send(sub.connection.channel, this.confirmation(sub), sub);
+      if (sub.connection?.open) this.delivery.send(sub.connection.channel, this.confirmation(sub), sub);
     } else {
       sub = {
         endpoint: randomToken(this.crypto),
@@ -269,7 +196,7 @@ export class Hub {
     if (previous?.open) {
       previous.open = false;
       previous.pending.clear();
-      this.closeChannel(previous.channel, 1000, 'replaced by a newer connection to this endpoint');
+      this.delivery.closeChannel(previous.channel, 1000, 'replaced by a newer connection to this endpoint');
     }
     const conn: Connection = { subscription: sub, channel, pending: new Map(), open: true };
     sub.connection = conn;
@@ -277,8 +204,9 @@ export class Hub {
       sub.confirmed = true;
       sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
     }
-    this.send(channel, this.confirmation(sub), sub);
-    this.sendCatchUp(conn);
+    this.delivery.send(channel, this.confirmation(sub), sub);
+    const state = this.topics.get(sub.topic);
+    if (state) this.delivery.catchUp(conn, state);
     if (this.heartbeatMs > 0 && this.nextHeartbeatAt === undefined) this.nextHeartbeatAt = now + this.heartbeatMs;
     this.log.emit({ at: now, type: 'connect', topic: sub.topic, subscriber: sub.name });
     this.rearm();
@@ -303,8 +231,8 @@ export class Hub {
     if (conn?.open) {
       conn.open = false;
       conn.pending.clear();
-      this.send(conn.channel, { 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': reason }, sub);
-      this.closeChannel(conn.channel, 1000, reason);
+      this.delivery.send(conn.channel, { 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': reason }, sub);
+      this.delivery.closeChannel(conn.channel, 1000, reason);
     }
     this.log.emit({ at: this.clock.now(), type: 'denied', topic: sub.topic, subscriber: sub.name, detail: reason });
   }
@@ -313,23 +241,9 @@ export class Hub {
 
   private receive(conn: Connection, frame: unknown): void {
     if (!conn.open) return;
-    let value = frame;
-    if (typeof frame === 'string') {
-      try {
-        value = JSON.parse(frame);
-      } catch {
-        return; // HUB-ACK-07: not JSON, ignored
-      }
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-    const msg = value as Record<string, unknown>;
-    if (msg.event !== undefined) return; // publishing over the socket is not in the spec: ignored
-    const status = readStatus(msg);
-    if (status === undefined) return; // e.g. OHIF's {"hub.channel.endpoint": …}
-    // HUB-TOLERANT-06: only an answer that carries no id at all goes to the oldest unanswered
-    // notification; an id that is not a string can match nothing (HUB-ACK-05).
-    if (msg.id !== undefined && msg.id !== null && typeof msg.id !== 'string') return;
-    const id = typeof msg.id === 'string' ? msg.id : undefined;
+    const answer = readAnswer(frame);
+    if (!answer) return; // HUB-ACK-07: not an answer, ignored
+    const { id, status } = answer;
     const pending = id !== undefined ? conn.pending.get(id) : conn.pending.values().next().value;
     if (!pending) return; // HUB-ACK-05
     conn.pending.delete(pending.id);
@@ -392,220 +306,25 @@ export class Hub {
   }
 
   private applyChange(body: unknown, pathTopic: string | undefined): { id: string; durable: Promise<void> | undefined } {
-    const request = parseContextChangeRequest(body);
-    const event = request.event;
-    const rawName = event['hub.event'];
-    const bodyTopic = event['hub.topic'];
-    if (pathTopic !== undefined && bodyTopic !== undefined && bodyTopic !== pathTopic) {
-      throw badRequest(`${rawName}: event.hub.topic ${JSON.stringify(bodyTopic)} differs from the topic in the URL ${JSON.stringify(pathTopic)}`, 'value');
-    }
-    const topic = validateTopic(bodyTopic ?? pathTopic, `${rawName}: event.hub.topic`);
-    const resolved = resolveEventName(rawName);
-    if (!resolved) throw badRequest(`event.hub.event ${JSON.stringify(rawName)} is not an event this hub knows (catalog, <ResourceType>-open/close/update/select, or a reverse-domain name)`, 'not-supported');
-    const def = resolved.definition;
-    const context = validateContext(def, resolved.name, event.context, { allowEmpty: resolved.legacy === 'user-logout' });
-    const timestamp = request.timestamp ?? new Date(this.clock.now()).toISOString();
-    const notification: Notification = {
-      timestamp,
-      id: request.id,
-      event: { ...event, 'hub.topic': topic, 'hub.event': notificationSpelling(resolved.name), context },
-    };
+    const change = checkChange(body, pathTopic, this.clock.now());
+    const { topic, notification } = change;
     // A topic is only added once its first change is accepted: refused requests leave no trace (HUB-CHANGE-14).
     const known = this.topics.get(topic);
     const state = known ?? new TopicContexts({ topic, createdAt: this.clock.now(), seq: 0, contexts: [] });
-    const changed = this.applyToTopic(state, def, resolved.name, notification);
+    const changed = applyEvent(state, change, {
+      newId: () => randomToken(this.crypto),
+      broadcast: (canonical, n, derived, options) => this.broadcast(topic, canonical, n, derived, options),
+    });
     if (!known) this.topics.set(topic, state);
-    this.log.emit({ at: this.clock.now(), type: 'publish', topic, eventId: notification.id, event: resolved.name, detail: notification });
+    this.log.emit({ at: this.clock.now(), type: 'publish', topic, eventId: notification.id, event: change.name, detail: notification });
     const durable = changed ? this.persistTopic(state) : undefined;
-    return { id: request.id, durable };
-  }
-
-  /** Applies an accepted event to the topic, broadcasts it, and tells whether state changed. */
-  private applyToTopic(state: TopicContexts, def: EventDefinition, name: string, notification: Notification): boolean {
-    const context = notification.event.context;
-    const anchorEntry = def.anchorKey ? context.find((e) => e.key === def.anchorKey) : undefined;
-    const anchor = entryIdentity(anchorEntry);
-    switch (def.kind) {
-      case 'open': {
-        if (!anchor) break; // a relay-only open without an identifiable anchor
-        const versionId = randomToken(this.crypto);
-        notification.event['context.versionId'] = versionId;
-        delete notification.event['context.priorVersionId'];
-        const { implied, live } = this.deriveOpens(state, def, notification);
-        state.open(anchor, notification, versionId, () => randomToken(this.crypto), implied);
-        this.broadcast(state.record.topic, name, notification, live);
-        return true;
-      }
-      case 'close': {
-        this.broadcast(state.record.topic, name, notification);
-        return anchor ? state.close(anchor) : false;
-      }
-      case 'update': {
-        const ctx = this.openAnchor(state, def, anchor, name);
-        const versionId = notification.event['context.versionId'] ?? (notification.event.versionId as string | undefined);
-        if (typeof versionId !== 'string' || versionId === '') {
-          throw badRequest(`${name}: context.versionId is required on updates (the version your content is based on)`, 'required');
-        }
-        const updates = context.find((e) => e.key === 'updates')?.resource as Record<string, unknown> | undefined;
-        const content = applyUpdates(name, ctx.content, updates ?? {});
-        if (versionId !== ctx.versionId) {
-          throw conflict(`${name}: context.versionId ${JSON.stringify(versionId)} is stale; the current version of ${ctx.anchorType}/${ctx.anchorId} is ${JSON.stringify(ctx.versionId)}. Read the context again and retry`);
-        }
-        const next = randomToken(this.crypto);
-        ctx.content = content;
-        ctx.versionId = next;
-        notification.event['context.versionId'] = next;
-        notification.event['context.priorVersionId'] = versionId;
-        this.broadcast(state.record.topic, name, notification);
-        return true;
-      }
-      case 'select': {
-        this.openAnchor(state, def, anchor, name);
-        this.broadcast(state.record.topic, name, notification);
-        return false;
-      }
-      case 'home':
-        this.broadcast(state.record.topic, name, notification);
-        state.clearCurrent();
-        return true;
-      case 'logout':
-        this.broadcast(state.record.topic, name, notification);
-        state.closeAll();
-        return true;
-      case 'syncerror':
-        this.broadcast(state.record.topic, name, notification, [], { track: false });
-        return false;
-      default:
-        this.broadcast(state.record.topic, name, notification);
-        return false;
-    }
-    this.broadcast(state.record.topic, name, notification);
-    return false;
-  }
-
-  private openAnchor(state: TopicContexts, def: EventDefinition, anchor: ResourceIdentity | undefined, name: string): OpenContext {
-    const ctx = anchor ? state.find(anchor) : undefined;
-    if (!ctx) {
-      const what = anchor ? `${anchor.type}/${anchor.id}` : `the ${def.anchorKey} named`;
-      throw notFound(`${name}: ${what} is not an open context on this topic; open it first`);
-    }
-    return ctx;
-  }
-
-  /**
-   * Computes the derived opens of an open event (fhircast-spec.md §6.4, HUB-CTX-09..13): every
-   * implied open is kept with the context (a later catch-up may need it, HUB-CTX-06), but only
-   * those whose resource is not open yet go out live (HUB-CTX-13).
-   */
-  private deriveOpens(state: TopicContexts, def: EventDefinition, source: Notification): { implied: DerivedOpen[]; live: DerivedOpen[] } {
-    const derived: DerivedOpen[] = [];
-    const live: DerivedOpen[] = [];
-    for (const implied of def.implies ?? []) {
-      const entries = source.event.context.filter((e) => e.key === implied.fromKey);
-      for (const entry of entries) {
-        const identity = entryIdentity(entry);
-        if (!identity) continue;
-        const alreadyOpen = state.isOpen(identity);
-        const extra = source.event.context.filter((e) => implied.withKeys.includes(e.key));
-        const context: ContextEntry[] = [entry, ...extra];
-        const open: DerivedOpen = {
-          event: implied.event,
-          type: identity.type,
-          id: identity.id,
-          notification: {
-            timestamp: source.timestamp,
-            id: randomToken(this.crypto),
-            event: { 'hub.topic': source.event['hub.topic'], 'hub.event': implied.event, context, 'context.versionId': randomToken(this.crypto) },
-          },
-        };
-        derived.push(open);
-        if (!alreadyOpen) live.push(open);
-      }
-    }
-    return { implied: derived, live };
+    return { id: notification.id, durable };
   }
 
   // ---- delivery --------------------------------------------------------------------------
 
-  /** Sends an event to every matching subscriber of the topic; derived opens go to those who lack the source. */
-  private broadcast(topic: string, canonical: string, notification: Notification, derived: DerivedOpen[] = [], options: { track?: boolean; exclude?: Subscription } = {}): void {
-    for (const sub of this.subscriptions.values()) {
-      if (sub.topic !== topic || sub === options.exclude) continue;
-      const conn = sub.connection;
-      if (!conn?.open) continue;
-      const deliveredAs = matchEvent(sub.filters, canonical, notificationSpelling(canonical));
-      if (deliveredAs) {
-        this.deliver(conn, notification, deliveredAs, options.track ?? true);
-        continue;
-      }
-      for (const d of derived) {
-        const as = matchEvent(sub.filters, d.event, d.event);
-        if (as) this.deliver(conn, d.notification, as, true);
-      }
-    }
-  }
-
-  private deliver(conn: Connection, notification: Notification, deliveredAs: string, track: boolean): void {
-    const frame = notification.event['hub.event'] === deliveredAs ? notification : { ...notification, event: { ...notification.event, 'hub.event': deliveredAs } };
-    conn.lastEvent = { id: notification.id, name: deliveredAs };
-    // Pending is recorded before sending: an in-process channel may answer from inside send().
-    if (track) {
-      if (conn.pending.size >= MAX_PENDING_PER_CONNECTION) conn.pending.delete(conn.pending.keys().next().value!);
-      conn.pending.delete(notification.id); // a resend moves to the back (HUB-CHANGE-16)
-      conn.pending.set(notification.id, {
-        id: notification.id,
-        name: deliveredAs,
-        deadline: this.ackTimeoutMs > 0 ? this.clock.now() + this.ackTimeoutMs : Number.POSITIVE_INFINITY,
-      });
-    }
-    this.send(conn.channel, frame, conn.subscription);
-  }
-
-  /** One broken transport must never stop a broadcast to the others or leave state half-applied. */
-  private send(channel: SubscriberChannel, frame: Parameters<SubscriberChannel['send']>[0], sub: Subscription): void {
-    try {
-      channel.send(frame);
-    } catch (error) {
-      this.log.emit({ at: this.clock.now(), type: 'close', topic: sub.topic, subscriber: sub.name, detail: `send failed: ${String(error)}` });
-    }
-  }
-
-  private closeChannel(channel: SubscriberChannel, code: number, reason: string): void {
-    try {
-      channel.close(code, clampCloseReason(reason));
-    } catch {
-      // the transport is already gone; nothing left to close
-    }
-  }
-
-  /** Catch-up after the confirmation: the latest open per anchor type, oldest first (HUB-CTX-06..08). */
-  private sendCatchUp(conn: Connection): void {
-    const state = this.topics.get(conn.subscription.topic);
-    if (!state) return;
-    const filters = conn.subscription.filters;
-    const best = new Map<string, { seq: number; notification: Notification; as: string }>();
-    const consider = (type: string, seq: number, notification: Notification, as: string) => {
-      const prev = best.get(type);
-      if (!prev || prev.seq < seq) best.set(type, { seq, notification, as });
-    };
-    for (const ctx of state.record.contexts) {
-      const name = ctx.notification.event['hub.event'];
-      const as = matchEvent(filters, name, name);
-      if (as) {
-        const event = { ...ctx.notification.event, 'context.versionId': ctx.versionId };
-        delete event['context.priorVersionId'];
-        consider(ctx.anchorType, ctx.seq, { ...ctx.notification, event }, as);
-      } else {
-        for (const d of ctx.derived) {
-          // A resource open as its own context is not re-announced through a derived open (HUB-CTX-13).
-          if (state.find({ type: d.type, id: d.id })) continue;
-          const dAs = matchEvent(filters, d.event, d.event);
-          if (dAs) consider(d.type, ctx.seq, d.notification, dAs);
-        }
-      }
-    }
-    const ordered = [...best.values()].sort((a, b) => a.seq - b.seq);
-    for (const item of ordered) this.deliver(conn, item.notification, item.as, true);
+  private broadcast(topic: string, canonical: string, notification: Notification, derived?: readonly DerivedOpen[], options?: BroadcastOptions): void {
+    this.delivery.broadcast(this.subscriptions.values(), topic, canonical, notification, derived, options);
   }
 
   /** Generates a SyncError to the topic's other subscribers of SyncError (HUB-SYNC-01..05). */
@@ -628,19 +347,7 @@ export class Hub {
 
   /** The earliest deadline (ms) the door should call `tick()` at, if any. */
   nextDeadline(): number | undefined {
-    let min = Number.POSITIVE_INFINITY;
-    let anyConnected = false;
-    for (const sub of this.subscriptions.values()) {
-      min = Math.min(min, sub.leaseExpiresAt);
-      const conn = sub.connection;
-      if (conn?.open) {
-        anyConnected = true;
-        const first = conn.pending.values().next().value;
-        if (first) for (const p of conn.pending.values()) min = Math.min(min, p.deadline);
-      }
-    }
-    if (anyConnected && this.nextHeartbeatAt !== undefined) min = Math.min(min, this.nextHeartbeatAt);
-    return Number.isFinite(min) ? min : undefined;
+    return earliestDeadline(this.subscriptions.values(), this.nextHeartbeatAt);
   }
 
   /** Runs everything due at the clock's current time: ack timeouts, lease expiry, heartbeats. */
@@ -654,21 +361,18 @@ export class Hub {
     }
     // Deleting the visited entry while iterating a Map is safe: ended subscriptions are not revisited.
     for (const sub of this.subscriptions.values()) {
-      const conn = sub.connection;
-      if (conn?.open) {
-        const overdue = [...conn.pending.values()].find((p) => p.deadline <= now);
-        if (overdue) {
-          // HUB-SYNC-06/07: report the silence, then unsubscribe the silent subscriber.
-          this.raiseSyncError(sub, {
-            topic: sub.topic,
-            eventId: overdue.id,
-            eventName: overdue.name,
-            subscriberName: sub.name,
-            reason: `did not answer within ${this.ackTimeoutMs / 1000} s`,
-          });
-          this.endSubscription(sub, `no answer to event ${overdue.id} within ${this.ackTimeoutMs / 1000} s`);
-          continue;
-        }
+      const overdue = overdueAnswer(sub, now);
+      if (overdue) {
+        // HUB-SYNC-06/07: report the silence, then unsubscribe the silent subscriber.
+        this.raiseSyncError(sub, {
+          topic: sub.topic,
+          eventId: overdue.id,
+          eventName: overdue.name,
+          subscriberName: sub.name,
+          reason: `did not answer within ${this.ackTimeoutMs / 1000} s`,
+        });
+        this.endSubscription(sub, `no answer to event ${overdue.id} within ${this.ackTimeoutMs / 1000} s`);
+        continue;
       }
       if (sub.leaseExpiresAt <= now) this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
     }
@@ -677,16 +381,8 @@ export class Hub {
   }
 
   private sendHeartbeats(now: number): void {
-    const timestamp = new Date(now).toISOString();
-    const period = String(this.heartbeatMs / 1000);
     for (const sub of this.subscriptions.values()) {
-      if (!sub.connection?.open) continue;
-      const frame: HeartbeatFrame = {
-        timestamp,
-        id: randomToken(this.crypto),
-        event: { 'hub.topic': sub.topic, 'hub.event': 'heartbeat', context: [{ key: 'period', decimal: period }] },
-      };
-      this.send(sub.connection.channel, frame, sub);
+      if (sub.connection?.open) this.delivery.send(sub.connection.channel, heartbeatFrame(sub.topic, now, this.heartbeatMs, this.crypto), sub);
     }
   }
 
@@ -699,10 +395,7 @@ export class Hub {
     const step = now - this.lastSeenNow;
     this.lastSeenNow = now;
     if (step >= 0) return;
-    for (const sub of this.subscriptions.values()) {
-      sub.leaseExpiresAt += step;
-      for (const p of sub.connection?.pending.values() ?? []) p.deadline += step;
-    }
+    shiftDeadlines(this.subscriptions.values(), step);
     if (this.nextHeartbeatAt !== undefined) this.nextHeartbeatAt += step;
   }
 
@@ -741,33 +434,7 @@ export class Hub {
 
   /** A read-only view of topics, subscribers and open contexts. */
   inspect(): HubSnapshot {
-    const now = this.clock.now();
-    const failure = this.writer.failure;
-    return {
-      storage: failure === undefined ? { ok: true } : { ok: false, lastError: String(failure.error) },
-      topics: [...this.topics.values()].map((state) => ({
-        topic: state.record.topic,
-        current: state.record.current,
-        subscribers: [...this.subscriptions.values()]
-          .filter((s) => s.topic === state.record.topic)
-          .map((s) => ({
-            name: s.name,
-            events: s.eventsText,
-            leaseRemainingSeconds: Math.max(0, Math.round((s.leaseExpiresAt - now) / 1000)),
-            connected: s.connection?.open ?? false,
-            lastAck: s.lastAck,
-            pending: s.connection?.pending.size ?? 0,
-          })),
-        open: state.record.contexts.map((c) => ({
-          type: c.anchorType,
-          id: c.anchorId,
-          versionId: c.versionId,
-          event: c.notification.event['hub.event'],
-          contentCount: c.content.length,
-          current: state.record.current === `${c.anchorType}/${c.anchorId}`,
-        })),
-      })),
-    };
+    return takeSnapshot(this.topics.values(), [...this.subscriptions.values()], this.writer.failure, this.clock.now());
   }
 
   /**
@@ -779,7 +446,7 @@ export class Hub {
       const conn = sub.connection;
       if (conn?.open) {
         conn.open = false;
-        this.closeChannel(conn.channel, code, 'hub shutting down');
+        this.delivery.closeChannel(conn.channel, code, 'hub shutting down');
       }
     }
     this.subscriptions.clear();
@@ -787,42 +454,6 @@ export class Hub {
     this.rearm();
     await this.flush();
   }
-}
-
-/** Reads an answer's status: number, numeric string, 2019 `statusCode`, or absent with an `id` = 200 (HUB-ACK-03/04, HUB-TOLERANT-05). */
-function readStatus(msg: Record<string, unknown>): number | undefined {
-  const numeric = (v: unknown): number | undefined => {
-    if (typeof v === 'number' && Number.isInteger(v)) return v;
-    if (typeof v === 'string' && /^\s*\d{3}\s*$/.test(v)) return Number(v);
-    return undefined;
-  };
-  const fromStatus = numeric(msg.status);
-  if (fromStatus !== undefined) return fromStatus;
-  const fromCode = numeric(msg.statusCode);
-  if (fromCode !== undefined) return fromCode;
-  if (msg.status === undefined && typeof msg.id === 'string') return 200;
-  return undefined;
-}
-
-/** Best-effort topic, event name and id of a (possibly malformed) request, for the activity log. */
-function describeRequest(body: unknown, pathTopic: string | undefined): { topic?: string; event?: string; eventId?: string } {
-  const text = (v: unknown) => (typeof v === 'string' && v.length <= 256 ? v : undefined);
-  const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const e = typeof b.event === 'object' && b.event !== null ? (b.event as Record<string, unknown>) : {};
-  return { topic: text(e['hub.topic']) ?? pathTopic, event: text(e['hub.event']), eventId: text(b.id) };
-}
-
-const utf8 = new TextEncoder();
-
-/** WebSocket close reasons are limited to 123 UTF-8 bytes; cut on a character boundary. */
-function clampCloseReason(reason: string): string {
-  if (utf8.encode(reason).length <= 123) return reason;
-  let out = '';
-  for (const ch of reason) {
-    if (utf8.encode(out + ch).length > 123) break;
-    out += ch;
-  }
-  return out;
 }
 
 function structuredCloneJson<T>(value: T): T {

@@ -1,0 +1,64 @@
+/** The shapes the engine's callers see: its options, answers, connection handles and snapshot. */
+import type { Clock, CryptoSource, HubStorage } from './ports.js';
+
+/** Engine settings; every one has a default except the injected ports. */
+export interface HubOptions {
+  clock: Clock;
+  crypto: CryptoSource;
+  storage: HubStorage;
+  /** Ack timeout in ms (HUB-SYNC-06); 0 turns it off (HUB-TOLERANT-08). Default 10 000. */
+  ackTimeoutMs?: number;
+  /** Heartbeat period in ms (HUB-HEART-01); 0 turns heartbeats off. Default 10 000. */
+  heartbeatMs?: number;
+  /** Lease granted when none is asked (HUB-SUB-09). Default 7200 s. */
+  defaultLeaseSeconds?: number;
+  /** Largest lease granted. Default 86 400 s. */
+  maxLeaseSeconds?: number;
+  /** Called with the earliest deadline whenever it changes; the door then calls `tick()` at that time. */
+  onWake?: (at: number | undefined) => void;
+  /** Called when a storage write fails; the hub keeps serving from memory. */
+  onStorageError?: (error: unknown) => void;
+}
+
+/** The answer to an accepted context change. */
+export interface PublishResult {
+  status: 202;
+  id: string;
+}
+
+/** What a subscribe needs, whichever door it came through. */
+export interface SubscribeInput {
+  topic: string;
+  events: readonly string[];
+  leaseSeconds?: number;
+  /** An existing endpoint of the same topic: replace its events (re-subscribe). */
+  endpoint?: string;
+  subscriberName?: string;
+}
+
+/** A subscription as the answer to subscribe states it. */
+export interface SubscribeResult {
+  endpoint: string;
+  topic: string;
+  events: string;
+  leaseSeconds: number;
+}
+
+/** The hub side of one connected channel: the door feeds frames and the close into it. */
+export interface ConnectionHandle {
+  /** A frame from the subscriber: JSON text or an already parsed value. */
+  receive(frame: unknown): void;
+  /** The transport closed with this code. `endSubscription` also drops the subscription (dead tab). */
+  closed(code: number, options?: { endSubscription?: boolean }): void;
+}
+
+/** A read-only view of the hub for consoles and tests. */
+export interface HubSnapshot {
+  storage: { ok: boolean; lastError?: string };
+  topics: Array<{
+    topic: string;
+    current?: string;
+    subscribers: Array<{ name: string; events: string; leaseRemainingSeconds: number; connected: boolean; lastAck?: { at: number; status: number }; pending: number }>;
+    open: Array<{ type: string; id: string; versionId: string; event: string; contentCount: number; current: boolean }>;
+  }>;
+}
