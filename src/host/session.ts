@@ -5,19 +5,20 @@
  * others get a SyncError), or because the host retires.
  */
 import { expose, type Endpoint } from 'comlink';
-import type { ConnectionHandle, Hub, SubscriberChannel } from '../hub/index.js';
-import { badRequest, conflict, forbidden, HubError, notFound } from '../protocol/outcome.js';
+import type { Hub } from '../hub/index.js';
+import { badRequest, conflict, forbidden, HubError } from '../protocol/outcome.js';
 import type { WireHandler } from '../wire/index.js';
 import { endpointUrl, hubLocation } from '../wire/endpoints.js';
 import * as check from './arguments.js';
 import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
-import { renewalDelayMs, type Schedule } from './lease-renewal.js';
+import type { Schedule } from './lease-renewal.js';
 import { watchLock, type LockManagerLike } from './locks.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from './messages.js';
 import { settle, toWireError } from './results.js';
 import { serveFetch } from './serve-fetch.js';
-import { ABNORMAL_CLOSE, SocketRelay } from './socket-relay.js';
+import { SocketRelay } from './socket-relay.js';
+import { TypedSubscriptions } from './typed-subscriptions.js';
 
 /** The oldest page protocol a host still serves. */
 const MIN_CLIENT_PROTOCOL = 1;
@@ -43,13 +44,6 @@ export interface SessionHost {
   reportInternal(error: unknown): void;
 }
 
-interface TypedSubscription {
-  topic: string;
-  endpoint: string;
-  handle?: ConnectionHandle;
-  cancelRenewal?: () => void;
-}
-
 /** How a session ends: `bye` = hub.close(), `dead` = its tab vanished, `retired` = the host stops (pages learn it from the host lock). */
 export type SessionEnd = 'bye' | 'dead' | 'retired';
 
@@ -60,7 +54,7 @@ export class ClientSession {
   private wire?: WireHandler;
   private appName = 'tabcast app';
   private clientProtocol = 0;
-  private readonly subs = new Map<string, TypedSubscription>();
+  private readonly subs: TypedSubscriptions;
   private readonly sockets = new SocketRelay((message) => this.post(message));
   private readonly bridgeListeners = new Map<string, () => void>();
   private readonly watching = new AbortController();
@@ -69,6 +63,12 @@ export class ClientSession {
   private stopObserving?: () => void;
 
   constructor(private readonly host: SessionHost, control: Link, private readonly busEvents?: Link) {
+    this.subs = new TypedSubscriptions({
+      hub: host.hub,
+      schedule: host.schedule,
+      post: (message) => this.post(message),
+      reportInternal: (error) => host.reportInternal(error),
+    });
     expose(Object.freeze(this.api()), guardControl(control, METHODS) as unknown as Endpoint);
     this.unwatchedTimer = setTimeout(() => this.end('dead'), WATCH_DEADLINE_MS);
   }
@@ -81,13 +81,7 @@ export class ClientSession {
     this.watching.abort();
     this.stopObserving?.();
     for (const off of this.bridgeListeners.values()) off();
-    const hub = this.host.hub;
-    for (const [id, sub] of this.subs) {
-      sub.cancelRenewal?.();
-      if (kind === 'dead') sub.handle?.closed(ABNORMAL_CLOSE, { endSubscription: true });
-      else if (kind === 'bye') ignoreHubError(() => hub.unsubscribe(sub.topic, sub.endpoint));
-      this.subs.delete(id);
-    }
+    this.subs.endAll(kind);
     // Retiring, the engine's shutdown has closed the sockets already (1001, no SyncError).
     if (kind !== 'retired') this.sockets.closeAll(kind === 'dead');
     this.host.ended(this);
@@ -116,7 +110,7 @@ export class ClientSession {
       createTopic: () => run(() => hub.createTopic()),
       getTopic: (username, secret) => run(() => hub.getTopic(check.text(username, 'username'), check.text(secret, 'secret', 4096))),
       subscribe: (subId, args) => run(() => this.subscribe(check.text(subId, 'subscription id'), check.subscribeArgs(args))),
-      unsubscribe: (subId) => run(() => this.unsubscribe(check.text(subId, 'subscription id'))),
+      unsubscribe: (subId) => run(() => this.subs.remove(check.text(subId, 'subscription id'))),
       publish: (body) => run(() => hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))),
       getContext: (topic) => run(() => hub.getContext(check.text(topic, 'topic (hub.topic)', 256))),
       inspect: () => run(() => hub.inspect()),
@@ -173,47 +167,9 @@ export class ClientSession {
   }
 
   private subscribe(subId: string, args: ReturnType<typeof check.subscribeArgs>) {
-    if (this.subs.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
-    const hub = this.host.hub;
-    const request = { ...args, subscriberName: args.subscriberName ?? this.appName };
-    const result = hub.subscribe(request);
-    const entry: TypedSubscription = { topic: result.topic, endpoint: result.endpoint };
-    // Re-subscribing the same endpoint restarts its lease (HUB-SUB-12); the socket stays open.
-    const renewIn = (leaseSeconds: number) => {
-      entry.cancelRenewal = this.host.schedule(() => {
-        if (this.subs.get(subId) !== entry) return;
-        try {
-          renewIn(hub.subscribe({ ...request, endpoint: entry.endpoint }).leaseSeconds);
-        } catch (error) {
-          // A 404: the hub ended it meanwhile, and the page has been told.
-          if (!(error instanceof HubError)) this.host.reportInternal(error);
-        }
-      }, renewalDelayMs(leaseSeconds));
-    };
-    const channel: SubscriberChannel = {
-      send: (frame) => {
-        // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
-        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat') this.post({ t: 'event', sub: subId, frame: frame as never });
-      },
-      close: (code, reason) => {
-        if (this.subs.get(subId) === entry) {
-          entry.cancelRenewal?.();
-          this.subs.delete(subId);
-          this.post({ t: 'ended', sub: subId, code, reason });
-        }
-      },
-    };
-    this.subs.set(subId, entry);
-    entry.handle = hub.connect(result.endpoint, channel);
-    renewIn(result.leaseSeconds);
+    const result = this.subs.add(subId, { ...args, subscriberName: args.subscriberName ?? this.appName });
     const endpoint = endpointUrl(hubLocation(this.wire!.hubUrl), result.endpoint);
     return { endpoint, topic: result.topic, events: result.events, leaseSeconds: result.leaseSeconds };
-  }
-
-  private unsubscribe(subId: string): void {
-    const sub = this.subs.get(subId);
-    if (!sub) throw notFound(`no live subscription ${subId} on this connection`);
-    this.host.hub.unsubscribe(sub.topic, sub.endpoint);
   }
 
   private observe(on: unknown): void {
@@ -238,7 +194,7 @@ export class ClientSession {
     const id = m.id;
     const ok = typeof id === 'string';
     if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
-      this.subs.get(m.sub)?.handle?.receive({ id, status: m.status });
+      this.subs.answer(m.sub, id, m.status as number);
     } else if (m.t === 'ws-open' && ok && typeof m.url === 'string') {
       this.sockets.open(id, m.url, this.wire);
     } else if (m.t === 'ws-frame' && ok && typeof m.data === 'string') {
@@ -257,13 +213,5 @@ export class ClientSession {
     } catch (error) {
       this.host.reportInternal(error);
     }
-  }
-}
-
-function ignoreHubError(action: () => unknown): void {
-  try {
-    action();
-  } catch (error) {
-    if (!(error instanceof HubError)) throw error;
   }
 }
