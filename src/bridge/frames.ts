@@ -20,6 +20,14 @@ export interface RemoteNotification {
   event: EventPayload;
 }
 
+/** Largest remote frame relayed into the local hub, as the hub's own body limit (1 MiB). */
+export const MAX_REMOTE_FRAME_CHARS = 1024 * 1024;
+
+/** The id of a frame too large to parse, read from its start, so that the refusal can be acked. */
+export function oversizedFrameId(text: string): string | undefined {
+  return /"id"\s*:\s*"([^"]{1,256})"/.exec(text.slice(0, 4096))?.[1];
+}
+
 /** The text of a frame, or undefined for anything that is not text (binary frames are not FHIRcast). */
 export function frameText(data: unknown): string | undefined {
   if (typeof data === 'string') return data;
