@@ -31,8 +31,11 @@ async function browserLib(entry, fileName, format, name) {
 
 await browserLib('src/client/index.ts', 'tabcast.js', 'es');
 await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
-// The worker is an app build (full minification) that keeps its exports for leader-tab pages, and
-// loads the bridge on demand: dist/tabcast-bridge.js, with code both share in dist/tabcast-core.js.
+// The worker is an app build (full minification) that keeps its exports for leader-tab pages. Its
+// first load is tabcast-worker.js + tabcast-core.js (the protocol model); the STU3 surface of
+// hub.fetch/hub.WebSocket (tabcast-wire.js) and the bridge (tabcast-bridge.js) load on first use.
+/** Modules the worker, the wire and the bridge all use: the protocol model and its zod schemas. */
+const CORE_MODULES = /[\\/]src[\\/](protocol[\\/](?!subscription-request)|wire[\\/](endpoints|types)|bridge[\\/]key|hub[\\/]sync-errors)|[\\/]node_modules[\\/]zod[\\/]/;
 await build({
   ...common,
   build: {
@@ -44,16 +47,26 @@ await build({
     modulePreload: false, // the preload helper touches `document`, which a worker lacks
     rollupOptions: {
       input: { 'tabcast-worker': 'worker/hub-worker.ts' },
-      preserveEntrySignatures: 'exports-only',
+      // 'allow-extension' keeps the entry's exports; the grouping below needs it.
+      preserveEntrySignatures: 'allow-extension',
       output: {
         format: 'es',
         entryFileNames: '[name].js',
-        chunkFileNames: (chunk) => (chunk.isDynamicEntry ? 'tabcast-bridge.js' : 'tabcast-core.js'),
+        chunkFileNames: (chunk) => {
+          if (!chunk.isDynamicEntry) return 'tabcast-[name].js';
+          return chunk.facadeModuleId?.includes('standard-api') ? 'tabcast-wire.js' : 'tabcast-bridge.js';
+        },
+        codeSplitting: {
+          // Only the modules named here go to the shared core, not everything they import: the
+          // subscription-request parser (used by the wire alone) would otherwise ride along into the first load.
+          includeDependenciesRecursively: false,
+          groups: [{ name: 'core', test: (id) => CORE_MODULES.test(id) }],
+        },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (+ tabcast-core.js, tabcast-bridge.js)');
+console.log('built dist/tabcast-worker.js (+ tabcast-core.js; on demand tabcast-wire.js, tabcast-bridge.js)');
 
 await build({
   ...common,

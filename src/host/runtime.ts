@@ -4,9 +4,10 @@
  * `accept` for each client; everything else (sessions, sockets, liveness, bridges) lives here.
  */
 import type { Hub } from '../hub/index.js';
-import { createWireHandler, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from '../wire/types.js';
 import { BridgeHost, type BridgeRegistryLike } from './bridges.js';
 import { systemSchedule, type Schedule } from './lease-renewal.js';
+import { LazyWires } from './lazy-wires.js';
 import { holdLock, randomId, type LockManagerLike } from './locks.js';
 import { hostLockName, type Link } from './messages.js';
 import { refuseClient } from './refuse.js';
@@ -32,9 +33,6 @@ export interface HostRuntimeOptions {
   onInternalError?: (error: unknown) => void;
 }
 
-/** Wire handlers are cached per hub.url; a page could invent endless URLs, so the cache is bounded. */
-const MAX_CACHED_WIRES = 16;
-
 /** The running host. */
 export class HostRuntime implements SessionHost {
   readonly hostId = randomId();
@@ -43,7 +41,8 @@ export class HostRuntime implements SessionHost {
   readonly bridges: BridgeHost;
   readonly bodyLimitBytes: number;
   readonly schedule: Schedule;
-  private readonly wires = new Map<string, WireHandler>();
+  /** The STU3 surface of `hub.fetch` and `hub.WebSocket`, per hub.url. */
+  readonly wires: LazyWires;
   private readonly sessions = new Map<ClientSession, (() => void) | undefined>();
   private releaseHostLock?: () => void;
   private retiring = false;
@@ -54,6 +53,7 @@ export class HostRuntime implements SessionHost {
     this.bridges = new BridgeHost(options.bridges);
     this.bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
     this.schedule = options.schedule ?? systemSchedule;
+    this.wires = new LazyWires(this.hub, { bodyLimitBytes: this.bodyLimitBytes, onInternalError: (error) => this.reportInternal(error) });
   }
 
   /**
@@ -84,19 +84,6 @@ export class HostRuntime implements SessionHost {
   /** How many clients are connected (for tests and the inspector). */
   get sessionCount(): number {
     return this.sessions.size;
-  }
-
-  /** The STU3 surface answering at `hubUrl`. Throws a TypeError for a URL that is not http(s). */
-  wireFor(hubUrl: string): WireHandler {
-    const cached = this.wires.get(hubUrl);
-    if (cached) return cached;
-    const wire = createWireHandler(this.hub, {
-      hubUrl,
-      bodyLimitBytes: this.bodyLimitBytes,
-      onInternalError: (error) => this.reportInternal(error),
-    });
-    if (this.wires.size < MAX_CACHED_WIRES) this.wires.set(hubUrl, wire);
-    return wire;
   }
 
   /** A session is over. */

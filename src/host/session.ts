@@ -7,16 +7,15 @@
 import { expose, type Endpoint } from 'comlink';
 import type { Hub } from '../hub/index.js';
 import { badRequest, conflict, forbidden, HubError } from '../protocol/outcome.js';
-import type { WireHandler } from '../wire/index.js';
-import { endpointUrl, hubLocation } from '../wire/endpoints.js';
+import { endpointUrl, hubLocation, type HubLocation } from '../wire/endpoints.js';
 import * as check from './arguments.js';
 import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
+import type { LazyWires } from './lazy-wires.js';
 import type { Schedule } from './lease-renewal.js';
 import { watchLock, type LockManagerLike } from './locks.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from './messages.js';
 import { settle, toWireError } from './results.js';
-import { serveFetch } from './serve-fetch.js';
 import { SocketRelay } from './socket-relay.js';
 import { TypedSubscriptions } from './typed-subscriptions.js';
 
@@ -38,7 +37,7 @@ export interface SessionHost {
   readonly bodyLimitBytes: number;
   /** Timers of the lease renewals. */
   readonly schedule: Schedule;
-  wireFor(hubUrl: string): WireHandler;
+  readonly wires: LazyWires;
   retire(): void;
   ended(session: ClientSession): void;
   reportInternal(error: unknown): void;
@@ -51,11 +50,14 @@ export type SessionEnd = 'bye' | 'dead' | 'retired';
 export class ClientSession {
   private state: 'new' | 'ready' | 'ended' = 'new';
   private events?: Link;
-  private wire?: WireHandler;
+  private location?: HubLocation;
   private appName = 'tabcast app';
   private clientProtocol = 0;
   private readonly subs: TypedSubscriptions;
-  private readonly sockets = new SocketRelay((message) => this.post(message));
+  private readonly sockets = new SocketRelay(
+    (message) => this.post(message),
+    (error) => this.host.reportInternal(error),
+  );
   private readonly bridgeListeners = new Map<string, () => void>();
   private readonly watching = new AbortController();
   private watched = false;
@@ -115,7 +117,11 @@ export class ClientSession {
       getContext: (topic) => run(() => hub.getContext(check.text(topic, 'topic (hub.topic)', 256))),
       inspect: () => run(() => hub.inspect()),
       observe: (on) => run(() => this.observe(on)),
-      fetch: (request) => run(() => serveFetch(this.wire!, check.serializedRequest(request, this.host.bodyLimitBytes))),
+      fetch: (request) =>
+        run(async () => {
+          const parts = check.serializedRequest(request, this.host.bodyLimitBytes);
+          return this.host.wires.fetch(this.location!.url, parts);
+        }),
       bridge: (request) =>
         run(async () => {
           const { id, bridge } = await this.host.bridges.open(check.bridgeRequest(request));
@@ -142,7 +148,7 @@ export class ClientSession {
     const link = events instanceof MessagePort ? (events as Link) : this.busEvents;
     if (!link) throw badRequest('hello needs the events port', 'required');
     try {
-      this.wire = this.host.wireFor(check.text(hubUrl, 'hubUrl', 2048));
+      this.location = hubLocation(check.text(hubUrl, 'hubUrl', 2048));
     } catch (error) {
       if (error instanceof HubError) throw error;
       throw badRequest(`hubUrl must be an absolute http or https URL, got ${JSON.stringify(hubUrl)}`, 'value');
@@ -153,7 +159,7 @@ export class ClientSession {
     link.addEventListener('message', (event) => this.receive(event.data));
     link.start?.();
     this.state = 'ready';
-    return { hostId: this.host.hostId, protocol: HOST_PROTOCOL, hubUrl: this.wire.hubUrl };
+    return { hostId: this.host.hostId, protocol: HOST_PROTOCOL, hubUrl: this.location.url };
   }
 
   private watch(lockName: unknown): void {
@@ -168,7 +174,7 @@ export class ClientSession {
 
   private subscribe(subId: string, args: ReturnType<typeof check.subscribeArgs>) {
     const result = this.subs.add(subId, { ...args, subscriberName: args.subscriberName ?? this.appName });
-    const endpoint = endpointUrl(hubLocation(this.wire!.hubUrl), result.endpoint);
+    const endpoint = endpointUrl(this.location!, result.endpoint);
     return { endpoint, topic: result.topic, events: result.events, leaseSeconds: result.leaseSeconds };
   }
 
@@ -196,7 +202,8 @@ export class ClientSession {
     if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
       this.subs.answer(m.sub, id, m.status as number);
     } else if (m.t === 'ws-open' && ok && typeof m.url === 'string') {
-      this.sockets.open(id, m.url, this.wire);
+      const hubUrl = this.location!.url;
+      this.sockets.open(id, m.url, this.host.wires.peek(hubUrl) ?? this.host.wires.get(hubUrl));
     } else if (m.t === 'ws-frame' && ok && typeof m.data === 'string') {
       this.sockets.frame(id, m.data);
     } else if (m.t === 'ws-close' && ok && Number.isInteger(m.code)) {

@@ -12,13 +12,35 @@ export const ABNORMAL_CLOSE = 1006;
 /** The sockets one client has open. */
 export class SocketRelay {
   private readonly sockets = new Map<string, ConnectionHandle>();
+  /** Sockets waiting for the wire's code to load; a page cannot send on them before they open. */
+  private readonly opening = new Set<string>();
 
-  constructor(private readonly post: (message: HostMessage) => void) {}
+  constructor(
+    private readonly post: (message: HostMessage) => void,
+    private readonly reportInternal: (error: unknown) => void,
+  ) {}
 
-  /** Opens socket `id` to `url`; an endpoint that is not live fails as a refused upgrade does (error, then 1006). */
-  open(id: string, url: string, wire: WireHandler | undefined): void {
-    if (this.sockets.has(id)) return; // a repeated open of a live id changes nothing
-    if (!wire || !wire.isEndpoint(url)) {
+  /**
+   * Opens socket `id` to `url`, once the wire is there; an endpoint that is not live fails as a
+   * refused upgrade does (error, then 1006).
+   */
+  open(id: string, url: string, wire: WireHandler | Promise<WireHandler>): void {
+    if (this.sockets.has(id) || this.opening.has(id)) return; // a repeated open of a live id changes nothing
+    if (!(wire instanceof Promise)) return this.attach(id, url, wire);
+    this.opening.add(id);
+    wire.then(
+      (loaded) => {
+        if (this.opening.delete(id)) this.attach(id, url, loaded);
+      },
+      (error: unknown) => {
+        this.reportInternal(error);
+        if (this.opening.delete(id)) this.post({ t: 'ws-close', id, code: ABNORMAL_CLOSE, reason: '', clean: false });
+      },
+    );
+  }
+
+  private attach(id: string, url: string, wire: WireHandler): void {
+    if (!wire.isEndpoint(url)) {
       this.post({ t: 'ws-close', id, code: ABNORMAL_CLOSE, reason: '', clean: false });
       return;
     }
@@ -41,6 +63,10 @@ export class SocketRelay {
 
   /** The page closed socket `id`: the engine hears the code, the page gets the closing handshake back. */
   close(id: string, code: number, reason: string): void {
+    if (this.opening.delete(id)) {
+      this.post({ t: 'ws-close', id, code, reason, clean: false });
+      return;
+    }
     const handle = this.sockets.get(id);
     if (!handle) return;
     this.sockets.delete(id);
@@ -51,6 +77,7 @@ export class SocketRelay {
 
   /** Ends every socket: `dead` for a vanished tab (abnormal, its subscriptions end), else a normal 1000. */
   closeAll(dead: boolean): void {
+    this.opening.clear();
     for (const [id, handle] of this.sockets) {
       this.sockets.delete(id);
       if (dead) handle.closed(ABNORMAL_CLOSE, { endSubscription: true });

@@ -3,5 +3,6 @@ export * from './catalog.js';
 export * from './event-names.js';
 export * from './messages.js';
 export * from './subscription-request.js';
+export * from './topic.js';
 export * from './context-rules.js';
 export * from './json-value.js';

@@ -3,6 +3,7 @@
  * (fhircast-spec.md §3.1, HUB-TOLERANT-01/02/03). Errors are 400s whose text names the parameter.
  */
 import { badRequest, HubError } from './outcome.js';
+import { validateTopic } from './topic.js';
 
 /** A validated subscription request. */
 export interface SubscriptionRequest {
@@ -13,18 +14,6 @@ export interface SubscriptionRequest {
   leaseSeconds?: number;
   endpoint?: string;
   subscriberName?: string;
-}
-
-const MAX_TOPIC_LENGTH = 256;
-const PRINTABLE = /^[\x21-\x7e\u00a0-\uffff][\x20-\x7e\u00a0-\uffff]*$/;
-
-/** Checks a topic id: non-empty, at most 256 printable characters (HUB-SUB-16). */
-export function validateTopic(topic: unknown, where = 'hub.topic'): string {
-  if (typeof topic !== 'string' || topic.trim() === '') throw badRequest(`${where} is missing`, 'required');
-  const t = topic.trim();
-  if (t.length > MAX_TOPIC_LENGTH) throw badRequest(`${where} is longer than ${MAX_TOPIC_LENGTH} characters`, 'value');
-  if (!PRINTABLE.test(t)) throw badRequest(`${where} contains characters that are not printable`, 'value');
-  return t;
 }
 
 function parseLease(raw: unknown): number {
