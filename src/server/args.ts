@@ -11,6 +11,8 @@ export interface ServeArgs {
   dataFile?: string;
   allowOrigins: string[];
   maxConnections?: number;
+  /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
+  publicUrl?: string;
 }
 
 /** The parsed command line: serve, or print the usage. */
@@ -36,6 +38,9 @@ export const USAGE = `Usage: tabcast serve [options]
   --data FILE             keep topics, open contexts and content in FILE across restarts
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
   --max-connections N     refuse TCP connections beyond N
+  --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
+                          https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
+                          there; the proxy must forward that same path here
   --help                  print this text`;
 
 /** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
@@ -58,6 +63,13 @@ export function parseCommandLine(argv: readonly string[]): Command {
     else if (i + 1 < rest.length && !rest[i + 1]!.startsWith('--')) value = rest[++i];
     if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
     setter(args, value, flag);
+  }
+  if (args.publicUrl !== undefined) {
+    const publicPath = new URL(args.publicUrl).pathname.replace(/\/+$/, '') || '/';
+    if (rest.some((t) => t === '--path' || t.startsWith('--path=')) && publicPath !== args.path) {
+      throw new UsageError(`--path ${args.path} and the path of --public-url (${publicPath}) differ: the hub serves the path clients use, so give one of them`);
+    }
+    args.path = publicPath;
   }
   return { command: 'serve', args };
 }
@@ -92,6 +104,9 @@ const FLAGS: Record<string, Setter> = {
   '--max-connections': (a, v, f) => {
     a.maxConnections = integer(v, f, 1, 1_000_000);
   },
+  '--public-url': (a, v, f) => {
+    a.publicUrl = publicUrl(v, f);
+  },
 };
 
 function integer(value: string, flag: string, min: number, max: number): number {
@@ -107,6 +122,20 @@ function hubPath(value: string, flag: string): string {
     throw new UsageError(`${flag} must be an absolute URL path such as /fhircast/hub, got ${JSON.stringify(value)}`);
   }
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/** An absolute http(s) URL without query, fragment or credentials, normalised without a trailing slash. */
+function publicUrl(value: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password || url.pathname.includes('//')) {
+    throw new UsageError(`${flag} must be an http or https URL such as https://hub.example.org/fhircast/hub (no query, fragment or credentials), got ${JSON.stringify(value)}`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** CORS compares origins exactly, so only a bare scheme://host[:port] can ever match. */

@@ -49,6 +49,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       storage: args.dataFile === undefined ? memoryStorage() : fileStorage(resolve(args.dataFile)),
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
+      publicUrl: args.publicUrl,
       log: io.err,
     });
   } catch (error) {
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return 1;
   }
   io.out(`FHIRcast hub listening on ${server.url}`);
+  if (server.publicUrl !== server.url) io.out(`clients reach it as hub.url ${server.publicUrl}`);
   await io.stopRequested();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finished = await Promise.race([

@@ -30,6 +30,11 @@ export interface ServerOptions {
   /** Origins that get CORS headers, compared exactly (HUB-SEC-06). */
   allowOrigins?: readonly string[];
   maxConnections?: number;
+  /**
+   * hub.url as clients reach it, when that is not where the server listens (a TLS proxy in front):
+   * endpoint URLs are built from it. Its path must be `path`, which the proxy forwards unchanged.
+   */
+  publicUrl?: string;
   bodyLimitBytes?: number;
   /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
   clock?: Clock;
@@ -41,6 +46,8 @@ export interface ServerOptions {
 export interface RunningServer {
   /** hub.url with the port actually bound. */
   readonly url: string;
+  /** hub.url as clients reach it: `publicUrl`, else `url`. */
+  readonly publicUrl: string;
   readonly hub: Hub;
   /** Closes subscriber sockets with 1001, writes pending state, stops listening. */
   close(): Promise<void>;
@@ -50,6 +57,13 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/fhircast/hub';
+  if (options.publicUrl !== undefined) {
+    const trimmed = (p: string) => p.replace(/\/+$/, '') || '/';
+    const publicPath = trimmed(new URL(options.publicUrl).pathname);
+    if (publicPath !== trimmed(path)) {
+      throw new Error(`publicUrl's path ${publicPath} is not the path served (${path}): a proxy must forward hub.url's path unchanged`);
+    }
+  }
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const log = options.log ?? (() => undefined);
@@ -120,7 +134,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const port = typeof address === 'object' && address ? address.port : (options.port ?? 5200);
       base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       wire = createWireHandler(engine, {
-        hubUrl: `${base}${path}`,
+        hubUrl: options.publicUrl ?? `${base}${path}`,
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
@@ -134,6 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let closing: Promise<void> | undefined;
   return {
     url: `${base}${path}`,
+    publicUrl: wire!.hubUrl,
     hub: engine,
     close() {
       closing ??= (async () => {

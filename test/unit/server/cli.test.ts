@@ -67,7 +67,17 @@ describe('HUB-SERVE command line of tabcast serve', () => {
     expect(a.allowOrigins).toEqual(['http://a.example', 'https://b.example:8443']);
   });
 
+  it('--public-url sets hub.url as clients reach it, and the path served follows it', () => {
+    const a = argsOf('--public-url', 'https://hub.example.org/fhircast/hub/');
+    expect(a.publicUrl).toBe('https://hub.example.org/fhircast/hub');
+    expect(a.path).toBe('/fhircast/hub');
+    expect(argsOf('--public-url=https://hub.example.org/cast', '--path', '/cast').path).toBe('/cast');
+  });
+
   const bad: Array<[string, string[], RegExp]> = [
+    ['a public URL that is not http(s)', ['serve', '--public-url', 'ftp://hub.example.org/hub'], /--public-url/],
+    ['a public URL with a query', ['serve', '--public-url', 'https://hub.example.org/hub?x=1'], /--public-url/],
+    ['a public URL whose path differs from --path', ['serve', '--path', '/a', '--public-url', 'https://hub.example.org/b'], /--path \/a and the path of --public-url/],
     ['an unknown flag', ['serve', '--verbose'], /unknown option --verbose/],
     ['a flag without its value', ['serve', '--port'], /--port needs a value/],
     ['a port that is not a number', ['serve', '--port', 'eighty'], /--port/],

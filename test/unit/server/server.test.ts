@@ -27,6 +27,23 @@ describe('HUB-SERVE startServer', () => {
     expect((await wellKnownOf(server.url.replace('/custom/hub', '/fhircast/hub'))).status).toBe(404);
   });
 
+  it('HUB-SUB-01 with a public URL (a TLS proxy in front), endpoints are wss:// URLs under it, and its path is served here', async () => {
+    const server = await start({ publicUrl: 'https://hub.example.org/fhircast/hub' });
+    expect(server.publicUrl).toBe('https://hub.example.org/fhircast/hub');
+    const res = await postSubscription(server.url, { 'hub.channel.type': 'websocket', 'hub.mode': 'subscribe', 'hub.topic': 'T-public', 'hub.events': 'Patient-open' });
+    expect(res.status).toBe(202);
+    const endpoint = ((await res.json()) as Record<string, string>)['hub.channel.endpoint']!;
+    expect(endpoint).toMatch(/^wss:\/\/hub\.example\.org\/fhircast\/hub\/ws\/[A-Za-z0-9_-]{22,}$/);
+    // What the proxy does: forward the same path to the local port.
+    const local = endpoint.replace('wss://hub.example.org', server.url.replace(/^http/, 'ws').replace('/fhircast/hub', ''));
+    const sock = await TestSocket.open(local);
+    expect(await sock.next((f) => f['hub.mode'] === 'subscribe', 'the confirmation')).toMatchObject({ 'hub.topic': 'T-public' });
+  });
+
+  it('a public URL whose path is not the path served is refused before listening', async () => {
+    await expect(startServer({ port: 0, path: '/fhircast/hub', publicUrl: 'https://hub.example.org/other' })).rejects.toThrow(/path/);
+  });
+
   it('HUB-SERVE-04 close() ends sockets with 1001, without a denial frame or a SyncError', async () => {
     const server = await start();
     const watcher = await subscribeAndOpen(server.url, 'T-serve-04', 'SyncError,Patient-open', { name: 'Watcher' });
