@@ -183,6 +183,8 @@ export class RemoteLink {
   }
 
   private openSocket(url: string): void {
+    // Callbacks trust that only the current session is live: never leave an older one open.
+    if (this.session) this.endSession();
     let s: RemoteSession;
     try {
       s = new RemoteSession(url, this.o.session, {

@@ -36,6 +36,8 @@ export class Connection {
   /** The live session, waiting for a reconnect if there is none right now. */
   current(): Promise<Session> {
     if (this.closed) return Promise.reject(closedError());
+    // A session whose host just went: once its loss is handled (below, in adopt) a reopen is under way.
+    if (this.session?.isLost) return this.session.lost.then(() => this.current());
     if (this.session) return Promise.resolve(this.session);
     return this.reopening ?? Promise.reject(closedError());
   }

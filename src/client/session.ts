@@ -18,6 +18,8 @@ export interface Session {
   post(message: ClientMessage): void;
   /** Settles (with the error to give waiting calls) once the host is gone. */
   readonly lost: Promise<HubError>;
+  /** True from the moment the host is known to be gone (before `lost`'s handlers have run). */
+  readonly isLost: boolean;
   /** Waits for `promise`, unless the session is lost first. */
   unlessLost<T>(promise: Promise<T>): Promise<T>;
   /** Lets go of the host: frees the page's lock and closes the links. */
@@ -62,7 +64,10 @@ export class WaitingCalls {
 
   /** Waits for `promise`, unless `failAll` comes first. */
   unlessLost<T>(promise: Promise<T>): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      promise.catch(() => undefined); // the call may still fail on a closed channel: nobody waits for it
+      return Promise.reject(this.failure);
+    }
     return new Promise<T>((resolve, reject) => {
       this.rejecters.add(reject);
       promise.then(
@@ -99,9 +104,11 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
   const waiting = new WaitingCalls();
   let resolveLost!: (error: HubError) => void;
   const lost = new Promise<HubError>((resolve) => (resolveLost = resolve));
+  let isLost = false;
   const markLost = (error: HubError) => {
-    waiting.failAll(error);
+    isLost = true;
     resolveLost(error);
+    waiting.failAll(error);
   };
   let release = () => {};
   const session: Session = {
@@ -109,6 +116,9 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
     welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
     post: (message) => channels.events.postMessage(message),
     lost,
+    get isLost() {
+      return isLost;
+    },
     unlessLost: (promise) => waiting.unlessLost(promise),
     dispose() {
       stopWatching.abort();

@@ -81,7 +81,7 @@ export class TypedSubscriptions {
     void answer(entry.onEvent, notification).then((status) => session.post({ t: 'ack', sub: subId, id: notification.id, status }));
   }
 
-  /** The hub ended a subscription: 1001 = the host is going away (kept for the next host), else gone. */
+  /** The hub ended a subscription (or would not take it back): 1001 = the host is going away (kept for the next host), else gone. */
   ended(subId: string, code: number, reason: string): void {
     if (code === 1001) return;
     const entry = this.entries.get(subId);
@@ -115,7 +115,7 @@ export class TypedSubscriptions {
       if (entry.state !== 'lost') continue; // one still subscribing retries by itself
       const result = await session.unlessLost(session.api.subscribe(id, entry.args));
       if (result.ok) entry.state = 'live';
-      else console.warn(`tabcast: could not subscribe again to ${entry.args.topic}`, result.error.outcome);
+      else this.ended(id, 1000, `the hub did not take the subscription back after reconnecting: ${result.error.outcome.issue[0]?.diagnostics ?? result.error.status}`);
     }
   }
 }

@@ -42,15 +42,16 @@ export interface Subscription {
   readonly topic: string;
   /** The granted `hub.events`, comma-separated. */
   readonly events: string;
-  /** The lease of each grant; tabcast renews it for as long as the page lives. */
+  /** The lease of each grant; it renews itself for as long as the page lives. */
   readonly leaseSeconds: number;
   /** Unsubscribes (the hub sends no SyncError for it). */
   unsubscribe(): Promise<void>;
   /**
    * Calls `listener` if the hub ends this subscription without the page asking: the callback did
    * not answer within the hub's ack timeout (10 s), so the hub unsubscribed it and told the others
-   * with a SyncError. Subscribe again to follow the context again. Returns the function that
-   * removes the listener. `unsubscribe()` and `close()` do not call it.
+   * with a SyncError; or a new hub did not take it back after a reconnect. Subscribe again to
+   * follow the context again. Returns the function that removes the listener. `unsubscribe()` and
+   * `close()` do not call it.
    */
   onEnded(listener: (end: SubscriptionEnd) => void): () => void;
 }

@@ -6,7 +6,6 @@
 import type { Hub } from '../hub/index.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../wire/types.js';
 import { BridgeHost, type BridgeRegistryLike } from './bridges.js';
-import { systemSchedule, type Schedule } from './lease-renewal.js';
 import { LazyWires } from './lazy-wires.js';
 import { holdLock, randomId, type LockManagerLike } from './locks.js';
 import { hostLockName, type Link } from './messages.js';
@@ -27,8 +26,6 @@ export interface HostRuntimeOptions {
    * worker); a leader tab frees the lock itself. Without it, the lock is freed.
    */
   onRetired?: (releaseHostLock: () => void) => void;
-  /** Timers for renewing the leases of typed subscriptions. Default `setTimeout`. */
-  schedule?: Schedule;
   /** Told about failures that are the host's own fault, for the door's console. */
   onInternalError?: (error: unknown) => void;
 }
@@ -40,7 +37,6 @@ export class HostRuntime implements SessionHost {
   readonly locks: LockManagerLike;
   readonly bridges: BridgeHost;
   readonly bodyLimitBytes: number;
-  readonly schedule: Schedule;
   /** The STU3 surface of `hub.fetch` and `hub.WebSocket`, per hub.url. */
   readonly wires: LazyWires;
   private readonly sessions = new Map<ClientSession, (() => void) | undefined>();
@@ -52,7 +48,6 @@ export class HostRuntime implements SessionHost {
     this.locks = options.locks;
     this.bridges = new BridgeHost(options.bridges);
     this.bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-    this.schedule = options.schedule ?? systemSchedule;
     this.wires = new LazyWires(this.hub, { bodyLimitBytes: this.bodyLimitBytes, onInternalError: (error) => this.reportInternal(error) });
   }
 

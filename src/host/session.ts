@@ -12,7 +12,6 @@ import * as check from './arguments.js';
 import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
 import type { LazyWires } from './lazy-wires.js';
-import type { Schedule } from './lease-renewal.js';
 import { watchLock, type LockManagerLike } from './locks.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from './messages.js';
 import { settle, toWireError } from './results.js';
@@ -35,8 +34,6 @@ export interface SessionHost {
   readonly locks: LockManagerLike;
   readonly bridges: BridgeHost;
   readonly bodyLimitBytes: number;
-  /** Timers of the lease renewals. */
-  readonly schedule: Schedule;
   readonly wires: LazyWires;
   retire(): void;
   ended(session: ClientSession): void;
@@ -67,9 +64,7 @@ export class ClientSession {
   constructor(private readonly host: SessionHost, control: Link, private readonly busEvents?: Link) {
     this.subs = new TypedSubscriptions({
       hub: host.hub,
-      schedule: host.schedule,
       post: (message) => this.post(message),
-      reportInternal: (error) => host.reportInternal(error),
     });
     expose(Object.freeze(this.api()), guardControl(control, METHODS) as unknown as Endpoint);
     this.unwatchedTimer = setTimeout(() => this.end('dead'), WATCH_DEADLINE_MS);
@@ -86,6 +81,7 @@ export class ClientSession {
     this.subs.endAll(kind);
     // Retiring, the engine's shutdown has closed the sockets already (1001, no SyncError).
     if (kind !== 'retired') this.sockets.closeAll(kind === 'dead');
+    else this.sockets.forgetOpening();
     this.host.ended(this);
     // After the current task, so that a `bye` still gets its reply; a dead page's port is garbage anyway.
     const events = this.events;

@@ -75,6 +75,11 @@ export class SocketRelay {
     this.post({ t: 'ws-close', id, code, reason, clean: code !== ABNORMAL_CLOSE });
   }
 
+  /** Forgets sockets still waiting for the wire: their session is over. */
+  forgetOpening(): void {
+    this.opening.clear();
+  }
+
   /** Ends every socket: `dead` for a vanished tab (abnormal, its subscriptions end), else a normal 1000. */
   closeAll(dead: boolean): void {
     this.opening.clear();

@@ -34,6 +34,12 @@ export interface SubscribeInput {
   /** An existing endpoint of the same topic: replace its events (re-subscribe). */
   endpoint?: string;
   subscriberName?: string;
+  /**
+   * For doors that know by other means whether the subscriber lives (the browser host watches each
+   * page's Web Lock and ends its subscriptions when the page goes): the lease then restarts when it
+   * runs out, even after the machine slept through it, instead of ending the subscription.
+   */
+  autoRenew?: boolean;
 }
 
 /** A subscription as the answer to subscribe states it. */

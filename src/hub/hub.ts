@@ -159,6 +159,7 @@ export class Hub {
         leaseSeconds: lease,
         leaseExpiresAt: now + lease * 1000,
         confirmed: false,
+        autoRenew: req.autoRenew ?? false,
         name: req.subscriberName ?? `unnamed subscriber ${++this.unnamedCount}`,
         createdAt: now,
       };
@@ -374,7 +375,9 @@ export class Hub {
         this.endSubscription(sub, `no answer to event ${overdue.id} within ${this.ackTimeoutMs / 1000} s`);
         continue;
       }
-      if (sub.leaseExpiresAt <= now) this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
+      if (sub.leaseExpiresAt > now) continue;
+      if (sub.autoRenew) sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
+      else this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
     }
     this.armedAt = undefined; // always re-report: the door's timer has fired
     this.rearm();

@@ -70,7 +70,11 @@ export class CoalescingWriter {
         // with what the hub applied once writes succeed again.
         for (const [key, produce] of producers) if (!this.dirty.has(key)) this.dirty.set(key, produce);
         this.failure = { error: error ?? new Error('storage write failed without a reason') };
-        this.onError(this.failure.error);
+        try {
+          this.onError(this.failure.error);
+        } catch {
+          // a failing reporter must not wedge the chain that every later write waits on
+        }
       },
     );
     return write;

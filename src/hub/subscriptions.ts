@@ -31,6 +31,8 @@ export interface Subscription {
   leaseExpiresAt: number;
   /** Whether the lease clock already started at a confirmation. */
   confirmed: boolean;
+  /** The lease restarts when it runs out instead of ending the subscription (see SubscribeInput). */
+  autoRenew: boolean;
   /** `subscriber.name`, or a label that does not reveal the endpoint. */
   name: string;
   readonly createdAt: number;

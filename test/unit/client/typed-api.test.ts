@@ -115,6 +115,27 @@ describe('typed API', () => {
     await until(() => seenByB.some((n) => n.id === after.id), 'the event after the restart');
   });
 
+  it('a subscribe in flight when the host dies is made on the next host, with its callback', async () => {
+    const storage = memoryStorage();
+    const locks = new FakeLocks();
+    let host = await startHost(locks, storage);
+    const transport = channelTransport(() => host);
+    const a = await openPage(locks, transport, 'A');
+    const b = await openPage(locks, transport, 'B');
+    cleanup.push(() => host.die(), () => a.hub.close(), () => b.hub.close());
+    const topic = await a.hub.createTopic();
+    const old = host;
+    host = await startHost(locks, storage);
+    const seenByB: any[] = [];
+    const subscribing = b.hub.subscribe({ topic, events: ['Patient-open'] }, (n) => void seenByB.push(n));
+    old.die();
+    const sub = await subscribing;
+    expect(sub.topic).toBe(topic);
+    expect(host.hub.inspect().topics.find((t) => t.topic === topic)?.subscribers.map((s) => s.name)).toEqual(['B']);
+    const sent = await a.hub.publish(topic, patientOpen('after'));
+    await until(() => seenByB.some((n) => n.id === sent.id), 'the event on the next host');
+  });
+
   it('sub.unsubscribe() ends one subscription normally; the callback hears nothing more', async () => {
     const { pages: [a, b], host } = await rig(['A', 'B']);
     const topic = await a!.hub.createTopic();

@@ -56,4 +56,29 @@ describe('CoalescingWriter', () => {
     await Promise.all([...later, third]);
     expect(rig.maxInFlight()).toBe(1);
   });
+
+  it('HUB-PERSIST-05 a failed batch is written again with the next one, even when the error reporter throws', async () => {
+    const written: Array<Record<string, unknown>> = [];
+    let failNext = true;
+    const storage = {
+      async readAll() {
+        return new Map<string, unknown>();
+      },
+      async writeBatch(batch: Map<string, unknown>) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('quota exceeded');
+        }
+        written.push(Object.fromEntries(batch));
+      },
+    } as unknown as HubStorage;
+    const writer = new CoalescingWriter(storage, () => {
+      throw new Error('the reporter itself fails');
+    });
+    await expect(writer.mark('topic:a', () => 'a1')).rejects.toThrow('quota exceeded');
+    expect(writer.failure).toBeDefined();
+    await writer.mark('topic:b', () => 'b1');
+    expect(written).toEqual([{ 'topic:a': 'a1', 'topic:b': 'b1' }]);
+    expect(writer.failure).toBeUndefined();
+  });
 });
