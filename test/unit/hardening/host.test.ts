@@ -162,7 +162,8 @@ describe('hardening: Comlink calls into the host', () => {
       {
         id: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
         type: fc.constantFrom('APPLY', 'GET', 'SET', 'CONSTRUCT', 'ENDPOINT', 'RELEASE', 'apply', ''),
-        path: fc.oneof(fc.array(fc.constantFrom(...HOST_METHODS, 'constructor', '__proto__', 'then', 'api'), { maxLength: 3 }), anyArg),
+        // A well-formed `bye` ends the session on purpose (the full-size run found one): it is not garbage.
+        path: fc.oneof(fc.array(fc.constantFrom(...HOST_METHODS.filter((m) => m !== 'bye'), 'constructor', '__proto__', 'then', 'api'), { maxLength: 3 }), anyArg),
         argumentList: fc.oneof(fc.array(fc.oneof(fc.record({ type: fc.constant('RAW'), value: anyArg }), fc.record({ type: fc.constantFrom('HANDLER', 'PROXY'), name: fc.constantFrom('proxy', 'throw'), value: anyArg })), { maxLength: 3 }), anyArg),
       },
       { requiredKeys: [] },
