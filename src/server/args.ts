@@ -126,13 +126,8 @@ function hubPath(value: string, flag: string): string {
 
 /** An absolute http(s) URL without query, fragment or credentials, normalised without a trailing slash. */
 function publicUrl(value: string, flag: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password || url.pathname.includes('//')) {
+  const url = httpUrl(value);
+  if (!url || url.search || url.hash || url.username || url.password || url.pathname.includes('//')) {
     throw new UsageError(`${flag} must be an http or https URL such as https://hub.example.org/fhircast/hub (no query, fragment or credentials), got ${JSON.stringify(value)}`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
@@ -140,14 +135,19 @@ function publicUrl(value: string, flag: string): string {
 
 /** CORS compares origins exactly, so only a bare scheme://host[:port] can ever match. */
 function origin(value: string, flag: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== value) {
+  const url = httpUrl(value);
+  if (!url || url.origin !== value) {
     throw new UsageError(`${flag} must be an origin such as https://viewer.example.org (scheme, host and port only), got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** `value` as an http(s) URL, or undefined. */
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -23,6 +23,23 @@ async function rig(names: string[]) {
 
 const syncErrorsOf = (events: any[]) => events.filter((n) => n.event['hub.event'] === 'syncerror').map((n) => n.event.context[0].resource.issue[0].diagnostics);
 
+/** Pages A and B on a host, and `restart()`: the next host (worker) over the same storage, the old one still up. */
+async function restartableRig() {
+  const storage = memoryStorage();
+  const locks = new FakeLocks();
+  let host = await startHost(locks, storage);
+  const transport = channelTransport(() => host);
+  const a = await openPage(locks, transport, 'A');
+  const b = await openPage(locks, transport, 'B');
+  cleanup.push(() => host.die(), () => a.hub.close(), () => b.hub.close());
+  const restart = async () => {
+    const old = host;
+    host = await startHost(locks, storage); // the next worker, over the same storage
+    return { old, host };
+  };
+  return { a, b, restart };
+}
+
 describe('typed API', () => {
   it('delivers the exact notification and acks from the callback: nothing → 200, a number → that status, a throw → 500', async () => {
     const { pages: [a, b] } = await rig(['Worklist', 'Viewer']);
@@ -90,21 +107,14 @@ describe('typed API', () => {
   });
 
   it('when the host dies, calls in flight fail with 503 and the page reconnects and re-subscribes with the same callback', async () => {
-    const storage = memoryStorage();
-    const locks = new FakeLocks();
-    let host = await startHost(locks, storage);
-    const transport = channelTransport(() => host);
-    const a = await openPage(locks, transport, 'A');
-    const b = await openPage(locks, transport, 'B');
-    cleanup.push(() => host.die(), () => a.hub.close(), () => b.hub.close());
+    const { a, b, restart } = await restartableRig();
     const topic = await a.hub.createTopic();
     const seenByB: any[] = [];
     await b.hub.subscribe({ topic, events: ['Patient-open'] }, (n) => void seenByB.push(n));
     await a.hub.publish(topic, patientOpen('before'));
     const before = await a.hub.getContext(topic);
 
-    const old = host;
-    host = await startHost(locks, storage); // the next worker, over the same storage
+    const { old, host } = await restart();
     const inFlight = a.hub.publish(topic, patientOpen('lost')); // sent, never answered
     old.die();
     await expect(inFlight).rejects.toMatchObject({ status: 503 });
@@ -116,16 +126,9 @@ describe('typed API', () => {
   });
 
   it('a subscribe in flight when the host dies is made on the next host, with its callback', async () => {
-    const storage = memoryStorage();
-    const locks = new FakeLocks();
-    let host = await startHost(locks, storage);
-    const transport = channelTransport(() => host);
-    const a = await openPage(locks, transport, 'A');
-    const b = await openPage(locks, transport, 'B');
-    cleanup.push(() => host.die(), () => a.hub.close(), () => b.hub.close());
+    const { a, b, restart } = await restartableRig();
     const topic = await a.hub.createTopic();
-    const old = host;
-    host = await startHost(locks, storage);
+    const { old, host } = await restart();
     const seenByB: any[] = [];
     const subscribing = b.hub.subscribe({ topic, events: ['Patient-open'] }, (n) => void seenByB.push(n));
     old.die();
