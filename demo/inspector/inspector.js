@@ -1,6 +1,6 @@
 // Hub inspector: what the hub in the SharedWorker holds (hub.inspect()), what it does (hub.observe()),
 // the current context with its shared content (hub.getContext()), and bridges to remote hubs.
-import { byId, clockMs, closeOnPageHide, connectOrExplain, describeError, h, launcherHref, resolveTopic, setStatus, shortId, showFatal } from '../shared/common.js';
+import { byId, joinSession, clockMs, describeError, h, setStatus, shortId, showFatal } from '../shared/common.js';
 import { entryResource, labelOf, refOf } from '../shared/fhir.js';
 
 const MAX_LOG = 2000;
@@ -21,13 +21,8 @@ if (!Tabcast) showFatal('The tabcast script /tabcast/tabcast.iife.js did not loa
 else void start();
 
 async function start() {
-  hub = await connectOrExplain(() => Tabcast.connect({ appName: 'Inspector' }));
-  closeOnPageHide(hub);
-  sessionTopic = await resolveTopic(hub);
+  ({ hub, topic: sessionTopic } = await joinSession(() => Tabcast.connect({ appName: 'Inspector' })));
   selected = sessionTopic;
-  byId('session').textContent = `topic ${shortId(sessionTopic, 10)}`;
-  byId('session').title = `FHIRcast topic (hub.topic): ${sessionTopic}`;
-  /** @type {HTMLAnchorElement} */ (byId('launcher-link')).href = launcherHref(sessionTopic);
 
   hub.observe((entry) => {
     log.unshift(entry);

@@ -4,11 +4,11 @@
 // context with getContext and retrying once.
 import { connect } from '/tabcast/tabcast.js';
 import {
-  byId, clock, closeOnPageHide, connectOrExplain, describeError, h, launcherHref, logoutReason, newId, resolveTopic,
+  byId, joinSession, renderPatientBanner, clock, describeError, h, logoutReason, newId,
   setStatus, shortId, showSignedOut,
 } from '../shared/common.js';
 import {
-  OpenContexts, accessionOf, demographics, entryRef, entryResource, labelOf, modalityOf, mrnOf, patientName,
+  OpenContexts, accessionOf, entryRef, entryResource, labelOf, modalityOf, patientName,
   readSyncError, refOf, referenceTo, studyTime,
 } from '../shared/fhir.js';
 
@@ -41,12 +41,7 @@ let editingId;
 void start();
 
 async function start() {
-  hub = await connectOrExplain(() => connect({ appName: APP }));
-  closeOnPageHide(hub);
-  topic = await resolveTopic(hub);
-  byId('session').textContent = `topic ${shortId(topic, 10)}`;
-  byId('session').title = `FHIRcast topic (hub.topic): ${topic}`;
-  /** @type {HTMLAnchorElement} */ (byId('launcher-link')).href = launcherHref(topic);
+  ({ hub, topic } = await joinSession(() => connect({ appName: APP })));
   byId('finding-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void saveFinding();
@@ -286,7 +281,7 @@ function render() {
   const study = studyInContext();
   const ctx = contexts.currentContext();
   const patient = OpenContexts.patientOf(ctx);
-  renderBanner(patient);
+  renderPatientBanner(patient);
   renderStudy(study);
   const rep = currentReport();
   const body = byId('report-body');
@@ -349,20 +344,6 @@ function findingsTable(rep) {
         h('button', { type: 'button', class: 'btn-danger', 'aria-label': `Remove ${o.code?.text}`, onclick: () => removeFinding(rep, o) }, 'Remove'))))))));
 }
 
-function renderBanner(patient) {
-  const banner = byId('banner');
-  if (!patient) {
-    banner.className = 'patient-banner empty';
-    banner.replaceChildren('No patient in context');
-    return;
-  }
-  banner.className = 'patient-banner';
-  banner.replaceChildren(
-    h('span', { class: 'name' }, patientName(patient)),
-    h('span', { class: 'field' }, 'MRN ', h('b', {}, mrnOf(patient))),
-    h('span', { class: 'field' }, 'DOB ', h('b', {}, demographics(patient))),
-  );
-}
 
 function renderStudy(study) {
   const box = byId('study-facts');

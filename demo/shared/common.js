@@ -1,6 +1,8 @@
 // Helpers shared by the demo apps: DOM building, the session topic, ids, time formatting.
 // Nothing here talks to tabcast; each app loads the library its own way and passes the hub in.
 
+import { demographics, mrnOf, patientName } from './fhir.js';
+
 // Inside the side-by-side view the apps drop the link back to the launcher (the frame has one).
 if (window.top !== window) document.documentElement.classList.add('embedded');
 
@@ -105,6 +107,41 @@ export async function connectOrExplain(connect) {
     showFatal(`Could not reach the tabcast hub: ${error instanceof Error ? error.message : String(error)}`);
     return new Promise(() => {});
   }
+}
+
+/**
+ * Connects, joins the demo session's topic and shows it in the header (with the launcher link).
+ * The hub says goodbye when the page goes away.
+ * @param {() => Promise<any>} connect
+ * @returns {Promise<{ hub: any, topic: string }>}
+ */
+export async function joinSession(connect) {
+  const hub = await connectOrExplain(connect);
+  closeOnPageHide(hub);
+  const topic = await resolveTopic(hub);
+  byId('session').textContent = `topic ${shortId(topic, 10)}`;
+  byId('session').title = `FHIRcast topic (hub.topic): ${topic}`;
+  /** @type {HTMLAnchorElement} */ (byId('launcher-link')).href = launcherHref(topic);
+  return { hub, topic };
+}
+
+/**
+ * Shows a patient in the page's banner (name, MRN, date of birth), or that there is none.
+ * @param {any} patient
+ */
+export function renderPatientBanner(patient) {
+  const banner = byId('banner');
+  if (!patient) {
+    banner.className = 'patient-banner empty';
+    banner.replaceChildren('No patient in context');
+    return;
+  }
+  banner.className = 'patient-banner';
+  banner.replaceChildren(
+    h('span', { class: 'name' }, patientName(patient)),
+    h('span', { class: 'field' }, 'MRN ', h('b', {}, mrnOf(patient))),
+    h('span', { class: 'field' }, 'DOB ', h('b', {}, demographics(patient))),
+  );
 }
 
 /** Replaces the page body's main area with a fatal message. */

@@ -2,8 +2,8 @@
 // opened), can refuse the next change with 409 so the hub raises a SyncError, and logs the user out.
 import { connect } from '/tabcast/tabcast.js';
 import {
-  byId, clock, closeOnPageHide, connectOrExplain, describeError, h, launcherHref, logoutReason, resolveTopic, setStatus,
-  shortId, showSignedOut,
+  byId, joinSession, clock, describeError, h, logoutReason, setStatus,
+  showSignedOut,
 } from '../shared/common.js';
 import { accessionOf, demographics, entryRef, entryResource, logoutContext, modalityOf, mrnOf, patientName, refOf, studyTime } from '../shared/fhir.js';
 import { defaultSeries, drawStudy } from './synthetic-image.js';
@@ -21,12 +21,7 @@ let topic = '';
 void start();
 
 async function start() {
-  hub = await connectOrExplain(() => connect({ appName: APP }));
-  closeOnPageHide(hub);
-  topic = await resolveTopic(hub);
-  byId('session').textContent = `topic ${shortId(topic, 10)}`;
-  byId('session').title = `FHIRcast topic (hub.topic): ${topic}`;
-  /** @type {HTMLAnchorElement} */ (byId('launcher-link')).href = launcherHref(topic);
+  ({ hub, topic } = await joinSession(() => connect({ appName: APP })));
   const slice = /** @type {HTMLInputElement} */ (byId('slice'));
   slice.addEventListener('input', () => {
     view.image = Number(slice.value);

@@ -2,11 +2,11 @@
 // Patient-open / ImagingStudy-open; its context tabs follow the topic's open contexts (multi-tab:
 // selecting a tab re-sends that open, closing one sends the -close); SyncErrors are listed.
 import {
-  byId, clock, closeOnPageHide, connectOrExplain, describeError, h, launcherHref, logoutReason, resolveTopic, setStatus, shortId, showFatal,
+  byId, joinSession, renderPatientBanner, clock, describeError, h, logoutReason, setStatus, shortId, showFatal,
   showSignedOut,
 } from '../shared/common.js';
 import {
-  OpenContexts, accessionOf, ageOf, demographics, entryResource, labelOf, loadWorklist, modalityOf, mrnOf,
+  OpenContexts, accessionOf, ageOf, entryResource, labelOf, loadWorklist, modalityOf, mrnOf,
   patientName, readSyncError, refOf, sexOf, studyTime, visitOf,
 } from '../shared/fhir.js';
 
@@ -30,12 +30,7 @@ else void start();
 
 async function start() {
   const status = byId('status');
-  hub = await connectOrExplain(() => Tabcast.connect({ appName: APP }));
-  closeOnPageHide(hub);
-  topic = await resolveTopic(hub);
-  byId('session').textContent = `topic ${shortId(topic, 10)}`;
-  byId('session').title = `FHIRcast topic (hub.topic): ${topic}`;
-  /** @type {HTMLAnchorElement} */ (byId('launcher-link')).href = launcherHref(topic);
+  ({ hub, topic } = await joinSession(() => Tabcast.connect({ appName: APP })));
   data = await loadWorklist();
   renderWorklist();
   byId('filter-modality').addEventListener('change', renderWorklist);
@@ -181,19 +176,7 @@ function renderCurrent() {
 }
 
 function renderBanner() {
-  const banner = byId('banner');
-  const patient = OpenContexts.patientOf(contexts.currentContext());
-  if (!patient) {
-    banner.className = 'patient-banner empty';
-    banner.replaceChildren('No patient in context');
-    return;
-  }
-  banner.className = 'patient-banner';
-  banner.replaceChildren(
-    h('span', { class: 'name' }, patientName(patient)),
-    h('span', { class: 'field' }, 'MRN ', h('b', {}, mrnOf(patient))),
-    h('span', { class: 'field' }, 'DOB ', h('b', {}, demographics(patient))),
-  );
+  renderPatientBanner(OpenContexts.patientOf(contexts.currentContext()));
 }
 
 /** Highlights the worklist rows of the current study and marks those whose study is open. */
