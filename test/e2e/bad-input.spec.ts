@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { MODES, openApp, patientOpen, uniqueWorkerUrl } from './support.js';
+import { MODES, openApp, patientOpen, steadyAppAndRawPage, uniqueWorkerUrl } from './support.js';
 
 for (const mode of MODES) {
   test(`HUB-CHANGE-07 HUB-SEC-09 bad calls through the typed API get a HubError with an OperationOutcome and change nothing (${mode})`, async ({ context }) => {
@@ -40,13 +40,7 @@ for (const mode of MODES) {
 
 test('HUB-SEC-09 garbage on the worker\u2019s control and event ports is answered with errors and never stops the hub', async ({ context }, info) => {
   const workerUrl = uniqueWorkerUrl(info.testId);
-  const app = await openApp(context, 'shared-worker', 'Steady', { workerUrl });
-  const topic = await app.evaluate(() => harness.hub.createTopic());
-  await app.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-1')] as const);
-  const before = await app.evaluate((t) => harness.hub.getContext(t), topic);
-
-  const rogue = await context.newPage();
-  await rogue.goto('/test-pages/app.html');
+  const { app, rogue, topic, before } = await steadyAppAndRawPage(context, workerUrl);
   const answers = await rogue.evaluate(async (url) => {
     const worker = new SharedWorker(url, { type: 'module', name: 'tabcast' });
     const port = worker.port;

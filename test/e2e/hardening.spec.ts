@@ -7,7 +7,7 @@
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import fc from 'fast-check';
 import { budget, KILL_BURST, LOAD_EVENTS, LOAD_SUBSCRIBERS, recordStats, runs, SOAK_MS, SOAK_SUBSCRIBERS, STRESS } from '../unit/hardening/support/sizes.js';
-import { killSharedWorker, MODES, openApp, patientOpen, sharedWorkerTargets, subscribersOf, uniqueWorkerUrl } from './support.js';
+import { killSharedWorker, MODES, openApp, patientOpen, sharedWorkerTargets, steadyAppAndRawPage, subscribersOf, uniqueWorkerUrl } from './support.js';
 
 declare global {
   interface Window {
@@ -370,12 +370,7 @@ test(`HUB-SYNC-08 HUB-TOLERANT-07 in-browser soak ${SOAK_MS / 1000} s: tabs come
 test('HUB-SEC-09 random messages on a raw connection to the shared worker never stop the hub or change its state', async ({ context }, info) => {
   test.setTimeout(budget(runs(0.25).numRuns * 300 + 10_000));
   const workerUrl = uniqueWorkerUrl(info.testId);
-  const app = await openApp(context, 'shared-worker', 'Steady', { workerUrl });
-  const topic = await app.evaluate(() => harness.hub.createTopic());
-  await app.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-1')] as const);
-  const before = await app.evaluate((t) => harness.hub.getContext(t), topic);
-  const rogue = await context.newPage();
-  await rogue.goto('/test-pages/app.html');
+  const { app, rogue, topic, before } = await steadyAppAndRawPage(context, workerUrl);
   const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
   const controlMessage: fc.Arbitrary<unknown> = fc.oneof(
     json,

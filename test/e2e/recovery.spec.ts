@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { isLeaderTab, killSharedWorker, openApp, patientOpen, sharedWorkerTargets, subscribersOf, uniqueWorkerUrl } from './support.js';
+import { isLeaderTab, killSharedWorker, openApp, patientOpen, sharedWorkerTargets, subscribersOf, twoSubscribedTabs, uniqueWorkerUrl } from './support.js';
 
 /** After a hub restart: both tabs subscribed again (same callbacks), a change flows, the context survived. */
 async function expectRecovered(publisher: Page, receiver: Page, topic: string, contextBefore: unknown) {
@@ -12,11 +12,7 @@ async function expectRecovered(publisher: Page, receiver: Page, topic: string, c
 
 test('HUB-PERSIST-04 clients recover by themselves when the shared worker is terminated', async ({ context, browser }, info) => {
   const workerUrl = uniqueWorkerUrl(info.testId);
-  const a = await openApp(context, 'shared-worker', 'A', { workerUrl });
-  const b = await openApp(context, 'shared-worker', 'B', { workerUrl });
-  const topic = await a.evaluate(() => harness.hub.createTopic());
-  for (const page of [a, b]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
-  await a.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  const { a, b, topic } = await twoSubscribedTabs(context, workerUrl);
   await b.waitForFunction(() => harness.events.length === 1);
   const contextBefore = await a.evaluate((t) => harness.hub.getContext(t), topic);
 
@@ -28,11 +24,7 @@ test('HUB-PERSIST-04 clients recover by themselves when the shared worker is ter
 
 test('clients recover when a page of a newer tabcast retires the running worker', async ({ context, browser }, info) => {
   const workerUrl = uniqueWorkerUrl(info.testId);
-  const a = await openApp(context, 'shared-worker', 'A', { workerUrl });
-  const b = await openApp(context, 'shared-worker', 'B', { workerUrl });
-  const topic = await a.evaluate(() => harness.hub.createTopic());
-  for (const page of [a, b]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
-  await a.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  const { a, b, topic } = await twoSubscribedTabs(context, workerUrl);
   const contextBefore = await a.evaluate((t) => harness.hub.getContext(t), topic);
   const [oldWorker] = await sharedWorkerTargets(browser, info.testId);
 

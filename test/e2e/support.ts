@@ -95,3 +95,27 @@ export async function subscribersOf(page: Page, topic: string): Promise<{ name: 
   const snapshot = await page.evaluate(() => harness.hub.inspect());
   return snapshot.topics.find((t: { topic: string }) => t.topic === topic)?.subscribers ?? [];
 }
+
+/**
+ * A shared-worker app holding a topic with one Patient-open, and a second, bare page of the same
+ * origin (for raw messages to the worker). `before` is the topic's context, to compare afterwards.
+ */
+export async function steadyAppAndRawPage(context: BrowserContext, workerUrl: string): Promise<{ app: Page; rogue: Page; topic: string; before: unknown }> {
+  const app = await openApp(context, 'shared-worker', 'Steady', { workerUrl });
+  const topic = await app.evaluate(() => harness.hub.createTopic());
+  await app.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-1')] as const);
+  const before = await app.evaluate((t) => harness.hub.getContext(t), topic);
+  const rogue = await context.newPage();
+  await rogue.goto('/test-pages/app.html');
+  return { app, rogue, topic, before };
+}
+
+/** Tabs A and B on one shared worker, both subscribed to Patient-open on a topic that A opened a patient on. */
+export async function twoSubscribedTabs(context: BrowserContext, workerUrl: string): Promise<{ a: Page; b: Page; topic: string }> {
+  const a = await openApp(context, 'shared-worker', 'A', { workerUrl });
+  const b = await openApp(context, 'shared-worker', 'B', { workerUrl });
+  const topic = await a.evaluate(() => harness.hub.createTopic());
+  for (const page of [a, b]) await page.evaluate((t) => harness.subscribe(t, ['Patient-open']), topic);
+  await a.evaluate(([t, r]) => harness.publish(t, r), [topic, patientOpen('pt-before')] as const);
+  return { a, b, topic };
+}
