@@ -4,7 +4,7 @@
  * again, since it survived in the (new) host.
  */
 import type { BridgeStatus } from '../bridge/types.js';
-import type { BridgeRequest } from '../host/messages.js';
+import type { BridgeRequest } from '../link/messages.js';
 import type { Connection } from './connection.js';
 import type { Session } from './session.js';
 import type { BridgeHandle } from './types.js';

@@ -2,8 +2,8 @@
  * `connect()`: picks the door (SharedWorker, or a leader tab where there is none), checks what the
  * page gave, and resolves once the hub has answered.
  */
-import { platformLocks } from '../host/locks.js';
-import { WORKER_NAME } from '../host/messages.js';
+import { platformLocks } from '../link/locks.js';
+import { WORKER_NAME } from '../link/messages.js';
 import { HubClient } from './hub-client.js';
 import { joinElection } from './leader-election.js';
 import { openSession } from './session.js';

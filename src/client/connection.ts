@@ -4,7 +4,7 @@
  * doing anything. Calls made meanwhile wait for the new session.
  */
 import { badRequest, HubError } from '../protocol/outcome.js';
-import type { HostApi, Result } from '../host/messages.js';
+import type { HostApi, Result } from '../link/messages.js';
 import { HostRetired, isHostGone, unwrap, type Session } from './session.js';
 
 /** Retries after a failed reopen wait this long, doubling up to the maximum. */

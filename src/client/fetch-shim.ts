@@ -2,7 +2,7 @@
  * `hub.fetch`: a fetch function whose requests to hub.url (and below) are answered by the hub in
  * the worker, in cloneable parts; any other URL goes to the page's real fetch.
  */
-import type { SerializedRequest, SerializedResponse } from '../host/messages.js';
+import type { SerializedRequest, SerializedResponse } from '../link/messages.js';
 
 /** Status codes whose Response must not have a body. */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);

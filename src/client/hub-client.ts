@@ -3,7 +3,7 @@
  * and the extensions (bridge, inspect, observe), all over one reconnecting connection.
  */
 import type { HubLogEntry } from '../hub/index.js';
-import type { HostMessage } from '../host/messages.js';
+import type { HostMessage } from '../link/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';

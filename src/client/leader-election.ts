@@ -3,8 +3,8 @@
  * the host code (tabcast-worker.js, imported as a module) and serves the others until it closes.
  * The lock then passes to the next tab, which restores the hub from IndexedDB.
  */
-import type { LockManagerLike } from '../host/locks.js';
-import { HUB_LOCK } from '../host/messages.js';
+import type { LockManagerLike } from '../link/locks.js';
+import { HUB_LOCK } from '../link/messages.js';
 
 /** What the worker module offers a page. */
 interface HostModule {

@@ -5,8 +5,8 @@
  */
 import { transfer, wrap, type Endpoint } from 'comlink';
 import { HubError } from '../protocol/outcome.js';
-import { holdLock, randomId, watchLock, type LockManagerLike } from '../host/locks.js';
-import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../host/messages.js';
+import { holdLock, randomId, watchLock, type LockManagerLike } from '../link/locks.js';
+import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../link/messages.js';
 import type { Transport } from './transports.js';
 
 /** A live session. */

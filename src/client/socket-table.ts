@@ -3,8 +3,8 @@
  * another session never reach it, and when its session is lost it closes as a dropped socket
  * does (error, then 1006), so a standard client reconnects as it would to a real hub.
  */
-import { randomId } from '../host/locks.js';
-import type { HostMessage } from '../host/messages.js';
+import { randomId } from '../link/locks.js';
+import type { HostMessage } from '../link/messages.js';
 import type { Connection } from './connection.js';
 import type { Session } from './session.js';
 import type { SocketCarrier, SocketEvents } from './websocket-shim.js';

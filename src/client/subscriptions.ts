@@ -3,8 +3,8 @@
  * it is subscribed again with the same callback. Every notification is acknowledged from what the
  * callback did: nothing → 200, a status number → that status, a throw → 500.
  */
-import { randomId } from '../host/locks.js';
-import type { SubscriptionInfo, TypedSubscribeArgs } from '../host/messages.js';
+import { randomId } from '../link/locks.js';
+import type { SubscriptionInfo, TypedSubscribeArgs } from '../link/messages.js';
 import type { Notification } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import type { Session } from './session.js';

@@ -3,9 +3,9 @@
  * when asked) the leader tab over a BroadcastChannel bus. Each opens one pair of links per session.
  */
 import { HubError } from '../protocol/outcome.js';
-import { Bus } from '../host/bus.js';
-import { randomId } from '../host/locks.js';
-import type { Link } from '../host/messages.js';
+import { Bus } from '../link/bus.js';
+import { randomId } from '../link/locks.js';
+import type { Link } from '../link/messages.js';
 
 /** The page's end of one session's links. */
 export interface Channels {

@@ -2,7 +2,7 @@
 import type { HubLogEntry, HubSnapshot, PublishResult } from '../hub/index.js';
 import type { ContextEntry, GetContextResponse, Notification } from '../protocol/messages.js';
 import type { BridgeStatus } from '../bridge/types.js';
-import type { BridgeRequest } from '../host/messages.js';
+import type { BridgeRequest } from '../link/messages.js';
 
 /** Wire and engine types the API hands out, under the spec's names. */
 export type { BridgeStatus, ContextEntry, GetContextResponse, HubLogEntry, HubSnapshot, Notification, PublishResult };

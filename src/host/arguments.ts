@@ -4,7 +4,7 @@
  * what to fix, in the spec's terms.
  */
 import { badRequest, tooLarge } from '../protocol/outcome.js';
-import type { BridgeRequest, SerializedRequest, TypedSubscribeArgs } from './messages.js';
+import type { BridgeRequest, SerializedRequest, TypedSubscribeArgs } from '../link/messages.js';
 
 const MAX_ID_LENGTH = 200;
 const MAX_EVENTS = 100;

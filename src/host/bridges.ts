@@ -5,7 +5,7 @@
 import { bridgeKey } from '../bridge/key.js';
 import { HubError, notFound } from '../protocol/outcome.js';
 import type { Bridge, BridgeConfig, BridgeStatus } from '../bridge/types.js';
-import type { BridgeRequest } from './messages.js';
+import type { BridgeRequest } from '../link/messages.js';
 
 /** What the host needs of src/bridge's BridgeRegistry. */
 export interface BridgeRegistryLike {

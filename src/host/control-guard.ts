@@ -4,7 +4,7 @@
  * that, and a page (buggy or not) must not be able to rewrite the session object or crash the
  * listener with a malformed message. Only method calls of the HostApi with plain arguments pass.
  */
-import type { Link } from './messages.js';
+import type { Link } from '../link/messages.js';
 
 type Listener = (event: MessageEvent) => void;
 

@@ -5,7 +5,7 @@
 import type { Hub } from '../hub/index.js';
 import { HubError } from '../protocol/outcome.js';
 import type { WireHandler } from '../wire/types.js';
-import type { SerializedRequest, SerializedResponse } from './messages.js';
+import type { SerializedRequest, SerializedResponse } from '../link/messages.js';
 
 type WireModule = typeof import('./standard-api.js');
 

@@ -4,7 +4,7 @@
  */
 import { expose, type Endpoint } from 'comlink';
 import { HubError } from '../protocol/outcome.js';
-import type { Link } from './messages.js';
+import type { Link } from '../link/messages.js';
 import { toWireError } from './results.js';
 
 /** Answers every call on `control` with a 503 naming `cause`. */

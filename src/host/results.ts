@@ -3,7 +3,7 @@
  * keep only an error's message; a Result keeps `status` and the OperationOutcome.
  */
 import { HubError, isHubError } from '../protocol/outcome.js';
-import type { Result, WireError } from './messages.js';
+import type { Result, WireError } from '../link/messages.js';
 
 /** A HubError (or anything shaped like one) in cloneable parts; any other error becomes a bare 500. */
 export function toWireError(error: unknown, onInternal?: (error: unknown) => void): WireError {

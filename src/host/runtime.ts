@@ -7,8 +7,8 @@ import type { Hub } from '../hub/index.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../wire/types.js';
 import { BridgeHost, type BridgeRegistryLike } from './bridges.js';
 import { LazyWires } from './lazy-wires.js';
-import { holdLock, randomId, type LockManagerLike } from './locks.js';
-import { hostLockName, type Link } from './messages.js';
+import { holdLock, randomId, type LockManagerLike } from '../link/locks.js';
+import { hostLockName, type Link } from '../link/messages.js';
 import { refuseClient } from './refuse.js';
 import { ClientSession, type SessionHost } from './session.js';
 

@@ -2,7 +2,7 @@
  * The leader tab's door: answers host discovery on the bus and opens a session for each client
  * the first time it says hello. Messages of clients the host does not know are otherwise ignored.
  */
-import type { Bus, BusMessage } from './bus.js';
+import type { Bus, BusMessage } from '../link/bus.js';
 import type { HostRuntime } from './runtime.js';
 
 /** Serves the bus's clients with `runtime`; returns the function that stops it. */

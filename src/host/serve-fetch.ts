@@ -4,7 +4,7 @@
  */
 import { badRequest } from '../protocol/outcome.js';
 import type { WireHandler } from '../wire/index.js';
-import type { SerializedRequest, SerializedResponse } from './messages.js';
+import type { SerializedRequest, SerializedResponse } from '../link/messages.js';
 
 /** Answers one serialized request with the wire handler. Throws 400 for a request fetch itself would refuse. */
 export async function serveFetch(wire: WireHandler, parts: SerializedRequest): Promise<SerializedResponse> {

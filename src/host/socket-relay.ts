@@ -4,7 +4,7 @@
  */
 import type { ConnectionHandle } from '../hub/index.js';
 import type { WireHandler } from '../wire/index.js';
-import type { HostMessage } from './messages.js';
+import type { HostMessage } from '../link/messages.js';
 
 /** Close code of a connection that failed or dropped without a close frame. */
 export const ABNORMAL_CLOSE = 1006;

@@ -5,7 +5,7 @@
  */
 import type { ConnectionHandle, Hub, SubscribeResult, SubscriberChannel } from '../hub/index.js';
 import { conflict, HubError, notFound } from '../protocol/outcome.js';
-import type { HostMessage, TypedSubscribeArgs } from './messages.js';
+import type { HostMessage, TypedSubscribeArgs } from '../link/messages.js';
 import { ABNORMAL_CLOSE } from './socket-relay.js';
 
 interface Entry {

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../src/adapters/memory-storage.js';
 import { webCrypto } from '../../src/adapters/web-crypto.js';
 import { Hub } from '../../src/hub/index.js';
-import { holdLock, watchLock } from '../../src/host/locks.js';
-import type { HostApi } from '../../src/host/messages.js';
+import { holdLock, watchLock } from '../../src/link/locks.js';
+import type { HostApi } from '../../src/link/messages.js';
 import { HostRuntime } from '../../src/host/runtime.js';
 
 const locks = navigator.locks;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeRequest, jsonBody, serializedRequest, subscribeArgs } from '../../../src/host/arguments.js';
 import { controlProblem } from '../../../src/host/control-guard.js';
-import { HOST_METHODS } from '../../../src/host/messages.js';
+import { HOST_METHODS } from '../../../src/link/messages.js';
 
 const methods = new Set<string>(HOST_METHODS);
 const raw = (value: unknown) => ({ type: 'RAW', value });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../../src/adapters/memory-storage.js';
 import { leaderTabTransport } from '../../../src/client/transports.js';
-import { Bus } from '../../../src/host/bus.js';
+import { Bus } from '../../../src/link/bus.js';
 import { serveBus } from '../../../src/host/serve-bus.js';
 import { openPage, patientOpen, startHost, until } from './support/rig.js';
 import { FakeLocks } from './support/fake-locks.js';

@@ -3,7 +3,7 @@
  * request order. Each `LockContext` stands for one page or worker; `die()` frees what it held and
  * forgets what it waited for, as a closed tab does.
  */
-import type { LockManagerLike } from '../../../../src/host/locks.js';
+import type { LockManagerLike } from '../../../../src/link/locks.js';
 
 interface Waiter {
   context: LockContext;

@@ -9,7 +9,7 @@ import { openSession } from '../../../../src/client/session.js';
 import type { Transport } from '../../../../src/client/transports.js';
 import { Hub, type HubOptions, type HubStorage } from '../../../../src/hub/index.js';
 import type { BridgeRegistryLike } from '../../../../src/host/bridges.js';
-import type { Link } from '../../../../src/host/messages.js';
+import type { Link } from '../../../../src/link/messages.js';
 import { HostRuntime, type HostRuntimeOptions } from '../../../../src/host/runtime.js';
 import { FakeLocks, type LockContext } from './fake-locks.js';
 
