@@ -6,7 +6,7 @@
  * `import()`, where it starts nothing by itself and offers `startLeaderHost` instead.
  */
 import { idbKeyValue, idbStorage } from '../src/adapters/idb-storage.js';
-import { systemClock, timerDriver } from '../src/adapters/system-clock.js';
+import { systemClock, systemTimers, timerDriver } from '../src/adapters/system-clock.js';
 import { webCrypto } from '../src/adapters/web-crypto.js';
 import { Hub } from '../src/hub/index.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
@@ -53,6 +53,8 @@ function createBridgeRegistry(hub: Hub): BridgeRegistryLike {
     hub,
     fetch: (url, init) => globalThis.fetch(url, init),
     WebSocket: globalThis.WebSocket,
+    clock: systemClock,
+    timers: systemTimers,
     kv: idbKeyValue(BRIDGE_DATABASE),
   });
 }

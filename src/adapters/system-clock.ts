@@ -1,8 +1,16 @@
-/** The real clock and a timer driver that runs an engine's deadlines with setTimeout. */
+/** The real clock, the real timers, and a timer driver that runs an engine's deadlines with setTimeout. */
 import type { Clock } from '../hub/ports.js';
 
 /** Wall-clock time. */
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** The global timers in the shape src/bridge takes them; clearing `undefined` does nothing. */
+export const systemTimers: { set(callback: () => void, ms: number): unknown; clear(handle: unknown): void } = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (handle) => {
+    if (handle !== undefined) clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+};
 
 /** Schedules `tick` for each deadline the engine reports; returns the `onWake` callback and a stop function. */
 export function timerDriver(tick: () => void, clock: Clock = systemClock): { onWake: (at: number | undefined) => void; stop: () => void } {

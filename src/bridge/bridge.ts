@@ -18,7 +18,7 @@ import type { RemoteSession } from './remote-session.js';
 import { RemoteSubscription, type BridgeAuth } from './remote-subscription.js';
 import { InboundRelay } from './remote-to-local.js';
 import { messageOf, StatusBoard } from './status-board.js';
-import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig, Timers } from './types.js';
+import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig } from './types.js';
 
 const ECHO_WAIT_MS = 2000;
 
@@ -51,8 +51,8 @@ export class BridgeRunner implements Bridge {
     this.config = checked.config;
     const topic = checked.config.topic;
     const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
-    const timers = timersOf(deps);
-    const now = deps.clock ? () => deps.clock!.now() : () => Date.now();
+    const { timers, clock } = deps;
+    const now = () => clock.now();
     const random = deps.random ?? Math.random;
     const status = new StatusBoard(
       parked === undefined ? { state: 'connecting', eventsIn: 0, eventsOut: 0 } : { state: 'stopped', lastError: parked, eventsIn: 0, eventsOut: 0 },
@@ -178,11 +178,4 @@ export class BridgeRunner implements Bridge {
     }
     if (this.link.isCurrent(s)) await this.inbound.adopt(body);
   }
-}
-
-/** The timers a bridge uses: the given ones, else the global ones; clearing `undefined` does nothing. */
-function timersOf(deps: BridgeDeps): Timers {
-  const set = deps.setTimeout ?? ((cb: () => void, ms: number) => globalThis.setTimeout(cb, ms));
-  const clear = deps.clearTimeout ?? ((h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>));
-  return { set, clear: (h) => (h === undefined ? undefined : clear(h)) };
 }

@@ -1,6 +1,7 @@
 /**
  * The bridge's public vocabulary: its configuration, the ports it is built from, and its status.
- * Nothing here touches a socket or a timer; every door passes its own.
+ * The bridge owns no socket, clock or timer: every door passes its own (the worker the real ones,
+ * tests a manual clock), so nothing in src/bridge falls back to global time.
  */
 import type { Clock, Hub } from '../hub/index.js';
 
@@ -102,22 +103,25 @@ export interface BridgeTuning {
   subscriberName: string;
 }
 
-/** What a bridge is built from. Only `hub`, `fetch` and `WebSocket` are required. */
+/** What a bridge is built from. Only `random` and `tuning` have defaults. */
 export interface BridgeDeps {
   /** The local engine. */
   hub: LocalHub;
   fetch: FetchLike;
   WebSocket: WebSocketConstructor;
-  clock?: Clock;
+  /** Time for generated event ids, round trips and the outbox's echo wait. */
+  clock: Clock;
+  /** Every timer the bridge sets: backoff, request and confirmation timeouts, watchdogs, lease renewals. */
+  timers: Timers;
   /** A number in [0, 1), for backoff jitter and generated event ids. */
   random?: () => number;
-  setTimeout?: (callback: () => void, ms: number) => unknown;
-  clearTimeout?: (handle: unknown) => void;
   tuning?: Partial<BridgeTuning>;
 }
 
-/** Timers as the bridge uses them. */
+/** Timers as the bridge uses them (src/adapters/system-clock.ts has the real ones). */
 export interface Timers {
+  /** Calls `callback` once after `ms`; returns a handle for `clear`. */
   set(callback: () => void, ms: number): unknown;
+  /** Cancels a timer; a handle that already ran, or `undefined`, is ignored. */
   clear(handle: unknown): void;
 }

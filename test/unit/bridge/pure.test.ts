@@ -7,6 +7,7 @@ import { reconcileEvent, sameContext } from '../../../src/bridge/reconcile.js';
 import { SeenIds } from '../../../src/bridge/memory.js';
 import { isHubError } from '../../../src/protocol/index.js';
 import { localHub } from './support/local.js';
+import { ManualTimers } from './support/manual-timers.js';
 
 const pat = (id: string, extra = {}) => ({ key: 'patient', resource: { resourceType: 'Patient', id, ...extra } });
 
@@ -20,8 +21,9 @@ describe('startBridge configuration checks', () => {
     ['an event the local hub does not know', { events: ['Patient-teleport'] }, 'Patient-teleport'],
   ];
   it.each(cases)('throws a HubError 400 for %s', async (_what, patch, words) => {
-    const hub = await localHub();
-    const start = () => startBridge({ topic: 'T', remoteHubUrl: 'https://hub.example.org/fhircast/hub', ...patch }, { hub, fetch: async () => new Response(), WebSocket: MockWebSocket });
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
+    const start = () => startBridge({ topic: 'T', remoteHubUrl: 'https://hub.example.org/fhircast/hub', ...patch }, { hub, fetch: async () => new Response(), WebSocket: MockWebSocket, clock: manual.clock, timers: manual.timers });
     let error: unknown;
     try {
       start();

@@ -2,6 +2,8 @@
  * The bridge against real remote hubs on 127.0.0.1: `tabcast serve` (src/server's startServer)
  * and, for crashes, the same engine + wire + socket door with its connections cut. `ws` is the
  * WebSocket (Node 20 has none); fetch is Node's own. Restarts keep state in a data file.
+ * The sockets are real; the bridge's clock and timers are manual, so a reconnect happens when a
+ * test moves time past the backoff, never by waiting.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { FakeClock } from '../support/harness.js';
 import { startCrashableRemote } from './support/crashable-remote.js';
 import { currentPatient, localApp, localHub, patientOpen, until, waitForState } from './support/local.js';
+import { ManualTimers } from './support/manual-timers.js';
 
 const LOCAL = 'T-local';
 const REMOTE = 'T-remote';
@@ -25,8 +28,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
 });
 
-function bridgeTo(hub: Hub, remoteHubUrl: string, extra: Partial<BridgeConfig> = {}): Bridge {
-  const bridge = startBridge({ topic: LOCAL, remoteHubUrl, remoteTopic: REMOTE, ...extra }, { hub, fetch: (url, init) => fetch(url, init), WebSocket, tuning: FAST });
+/** A bridge on `manual`'s clock and timers. */
+function bridgeTo(hub: Hub, manual: ManualTimers, remoteHubUrl: string, extra: Partial<BridgeConfig> = {}): Bridge {
+  const deps = { hub, fetch: (url: string, init: RequestInit) => fetch(url, init), WebSocket, clock: manual.clock, timers: manual.timers, random: () => 0.5, tuning: FAST };
+  const bridge = startBridge({ topic: LOCAL, remoteHubUrl, remoteTopic: REMOTE, ...extra }, deps);
   cleanups.push(() => bridge.stop());
   return bridge;
 }
@@ -67,9 +72,10 @@ async function remoteApp(hubUrl: string) {
 describe('against tabcast serve', () => {
   it('relays events both ways: a local publish reaches a remote app, a remote publish reaches a local app, each exactly once', async () => {
     const server = await serve();
-    const hub = await localHub();
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
-    const bridge = bridgeTo(hub, server.url);
+    const bridge = bridgeTo(hub, manual, server.url);
     await waitForState(bridge, 'connected');
     const far = await remoteApp(server.url);
 
@@ -90,9 +96,10 @@ describe('against tabcast serve', () => {
 
   it('keeps content-sharing versions apart: updates go both ways with the version each hub assigned', async () => {
     const server = await serve();
-    const hub = await localHub();
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
-    const bridge = bridgeTo(hub, server.url);
+    const bridge = bridgeTo(hub, manual, server.url);
     await waitForState(bridge, 'connected');
     const report = { key: 'report', resource: { resourceType: 'DiagnosticReport', id: 'dr-1', status: 'preliminary' } };
     const pat = { key: 'patient', resource: { resourceType: 'Patient', id: 'p1' } };
@@ -123,20 +130,22 @@ describe('against tabcast serve', () => {
 
   it('stops waiting for a token on 401, and works with the right Bearer token', async () => {
     const server = await serve({ users: { secret: 'app-secret', groups: [['alice']] } });
-    const hub = await localHub();
-    const wrong = bridgeTo(hub, server.url, { token: 'not-it' });
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
+    const wrong = bridgeTo(hub, manual, server.url, { token: 'not-it' });
     const s = await waitForState(wrong, 'stopped');
     expect(s.lastError).toContain('401');
     expect(s.lastError).not.toContain('not-it');
-    const right = bridgeTo(hub, server.url, { token: 'app-secret', remoteTopic: 'T-other' });
+    const right = bridgeTo(hub, manual, server.url, { token: 'app-secret', remoteTopic: 'T-other' });
     await waitForState(right, 'connected');
   });
 
   it('ends as denied when the remote ends the subscription (lease expired on the remote clock)', async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new FakeClock();
     const server = await serve({ clock });
-    const hub = await localHub();
-    const bridge = bridgeTo(hub, server.url);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
+    const bridge = bridgeTo(hub, manual, server.url);
     await waitForState(bridge, 'connected');
     clock.advance(7201_000);
     server.hub.tick();
@@ -146,6 +155,18 @@ describe('against tabcast serve', () => {
     expect(subscribers.map((x) => x.name)).not.toContain('tabcast bridge');
   });
 });
+
+/**
+ * Runs each backoff the bridge waits on (the soonest timer, when it is no longer than the largest
+ * backoff) until the bridge is connected again; between them the sockets and requests are real.
+ */
+async function reconnected(bridge: Bridge, manual: ManualTimers): Promise<void> {
+  while (bridge.status().state !== 'connected') {
+    const soonest = manual.delays()[0];
+    if (soonest !== undefined && soonest <= FAST.backoffMaxMs) await manual.advance(soonest);
+    else await new Promise((r) => setImmediate(r));
+  }
+}
 
 interface Remote {
   url: string;
@@ -180,9 +201,10 @@ describe.each(modes)('the remote restarted three times mid-session: %s', (_name,
     let remote = await launch(0, dataFile, published);
     cleanups.push(() => remote.stop());
     const port = Number(new URL(remote.url).port);
-    const hub = await localHub();
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
-    const bridge = bridgeTo(hub, remote.url);
+    const bridge = bridgeTo(hub, manual, remote.url);
     await waitForState(bridge, 'connected');
 
     const localIds: string[] = [];
@@ -205,7 +227,7 @@ describe.each(modes)('the remote restarted three times mid-session: %s', (_name,
         localIds.push(queued);
       }
       remote = await launch(port, dataFile, published);
-      await waitForState(bridge, 'connected');
+      await reconnected(bridge, manual);
       await until(() => published.includes(`L${round}-queued-c`), `round ${round}'s queue at the remote`);
     }
 

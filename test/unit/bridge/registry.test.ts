@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as MockWebSocket } from 'mock-socket';
 import { BridgeRegistry, type BridgeKv } from '../../../src/bridge/index.js';
 import type { Hub } from '../../../src/hub/index.js';
+import { FakeClock } from '../support/harness.js';
 import { ManualTimers } from './support/manual-timers.js';
 import { localHub, until, waitForState } from './support/local.js';
 import { ScriptedRemote } from './support/scripted-remote.js';
@@ -35,7 +36,7 @@ function memoryKv() {
 
 function host(kv: BridgeKv, remote: ScriptedRemote, hub: Hub) {
   const timers = new ManualTimers();
-  const registry = new BridgeRegistry({ hub, kv, fetch: remote.fetch, WebSocket: MockWebSocket, clock: timers.clock, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random: () => 0.5 });
+  const registry = new BridgeRegistry({ hub, kv, fetch: remote.fetch, WebSocket: MockWebSocket, clock: timers.clock, timers: timers.timers, random: () => 0.5 });
   registries.push(registry);
   return { registry, timers };
 }
@@ -51,7 +52,7 @@ const base = (remote: ScriptedRemote) => ({ topic: 'T-local', remoteHubUrl: remo
 describe('BridgeRegistry', () => {
   it('returns the same bridge for a second open with the same (topic, remoteHubUrl, remoteTopic), another for another remote topic', async () => {
     const remote = scripted();
-    const { registry } = host(memoryKv().kv, remote, await localHub());
+    const { registry } = host(memoryKv().kv, remote, await localHub(new FakeClock()));
     const a = await registry.open(base(remote));
     const b = await registry.open({ ...base(remote), events: ['Patient-open'] });
     const c = await registry.open({ ...base(remote), remoteTopic: 'T-other' });
@@ -65,7 +66,7 @@ describe('BridgeRegistry', () => {
   it('stores the configuration without the token, and list() never shows it', async () => {
     const remote = scripted();
     const store = memoryKv();
-    const { registry } = host(store.kv, remote, await localHub());
+    const { registry } = host(store.kv, remote, await localHub(new FakeClock()));
     const bridge = await registry.open({ ...base(remote), token: 'tok-do-not-store', dialect: 'topic-path' });
     await waitForState(bridge, 'connected');
     expect(store.writes.join('\n')).not.toContain('tok-do-not-store');
@@ -77,13 +78,13 @@ describe('BridgeRegistry', () => {
     const remote = scripted();
     remote.acceptToken = undefined;
     const store = memoryKv();
-    const first = host(store.kv, remote, await localHub());
+    const first = host(store.kv, remote, await localHub(new FakeClock()));
     await waitForState(await first.registry.open({ ...base(remote), remoteTopic: 'T-open' }), 'connected');
     await waitForState(await first.registry.open({ ...base(remote), token: 'tok-1' }), 'connected');
     await first.registry.shutdown();
     registries.splice(registries.indexOf(first.registry), 1);
 
-    const second = host(store.kv, remote, await localHub());
+    const second = host(store.kv, remote, await localHub(new FakeClock()));
     const resumed = await second.registry.resumeAll();
     expect(resumed).toHaveLength(2);
     const [open, needsToken] = resumed as [typeof resumed[0], typeof resumed[0]];
@@ -99,7 +100,7 @@ describe('BridgeRegistry', () => {
     const remote = scripted();
     const store = memoryKv();
     await store.kv.set('tabcast.bridges', [{ config: base(remote), needsToken: true }]);
-    const { registry } = host(store.kv, remote, await localHub());
+    const { registry } = host(store.kv, remote, await localHub(new FakeClock()));
     const asked: string[] = [];
     const [bridge] = await registry.resumeAll((config) => {
       asked.push(config.topic);
@@ -114,7 +115,7 @@ describe('BridgeRegistry', () => {
   it('forgets the stored configuration when the bridge is stopped', async () => {
     const remote = scripted();
     const store = memoryKv();
-    const { registry } = host(store.kv, remote, await localHub());
+    const { registry } = host(store.kv, remote, await localHub(new FakeClock()));
     const bridge = await registry.open(base(remote));
     await waitForState(bridge, 'connected');
     await bridge.stop();
@@ -125,7 +126,7 @@ describe('BridgeRegistry', () => {
   it('no longer stores a denied bridge (it would only be denied again), but still lists it; a new open replaces it', async () => {
     const remote = scripted();
     const store = memoryKv();
-    const { registry } = host(store.kv, remote, await localHub());
+    const { registry } = host(store.kv, remote, await localHub(new FakeClock()));
     const bridge = await registry.open(base(remote));
     await waitForState(bridge, 'connected');
     remote.send({ 'hub.mode': 'denied', 'hub.topic': 'T-remote', 'hub.events': '', 'hub.reason': 'go away' });
@@ -141,7 +142,7 @@ describe('BridgeRegistry', () => {
     const remote = scripted();
     remote.acceptToken = 'good';
     const store = memoryKv();
-    const { registry } = host(store.kv, remote, await localHub());
+    const { registry } = host(store.kv, remote, await localHub(new FakeClock()));
     const bridge = await registry.open(base(remote));
     await waitForState(bridge, 'stopped');
     await until(() => (store.data.get('tabcast.bridges') as Array<{ needsToken: boolean }>)?.[0]?.needsToken === true, 'needsToken to be stored');

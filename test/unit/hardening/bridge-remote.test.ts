@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { memoryStorage } from '../../../src/adapters/memory-storage.js';
-import { systemClock } from '../../../src/adapters/system-clock.js';
+import { systemClock, systemTimers } from '../../../src/adapters/system-clock.js';
 import { webCrypto } from '../../../src/adapters/web-crypto.js';
 import { startBridge } from '../../../src/bridge/index.js';
 import { Hub } from '../../../src/hub/index.js';
@@ -57,7 +57,7 @@ describe('hardening: the remote hub killed during a bridge burst', () => {
       },
       close() {},
     });
-    const bridge = startBridge({ topic: LOCAL, remoteHubUrl: remote.url, remoteTopic: REMOTE }, { hub, fetch: (url, init) => fetch(url, init), WebSocket, tuning: FAST });
+    const bridge = startBridge({ topic: LOCAL, remoteHubUrl: remote.url, remoteTopic: REMOTE }, { hub, fetch: (url, init) => fetch(url, init), WebSocket, clock: systemClock, timers: systemTimers, tuning: FAST });
     cleanups.push(() => bridge.stop());
     await waitForState(bridge, 'connected');
 
@@ -76,7 +76,7 @@ describe('hardening: the remote hub killed during a bridge burst', () => {
     }
     expect(restarted).toBeDefined();
     // The outbox sends in order: once the marker is at the remote, everything before it was sent or reported.
-    await waitForState(bridge, 'connected', 30_000);
+    await waitForState(bridge, 'connected');
     const observer = await LeanSubscriber.join(remote.url, REMOTE, 'Patient-open');
     cleanups.push(() => observer.leave());
     await hub.publish(open('pt-final', 'ev-final'));

@@ -265,7 +265,7 @@ describe('hardening: bridge tokens stay in the host (docs/security.md)', () => {
     const timers = new ManualTimers();
     let registry: BridgeRegistry | undefined;
     const host = await startHost({
-      bridges: (hub) => (registry = new BridgeRegistry({ hub, kv, fetch: remote.fetch, WebSocket: MockWebSocket, clock: timers.clock, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random: () => 0.5 })),
+      bridges: (hub) => (registry = new BridgeRegistry({ hub, kv, fetch: remote.fetch, WebSocket: MockWebSocket, clock: timers.clock, timers: timers.timers, random: () => 0.5 })),
     });
     cleanups.push(() => registry?.shutdown());
     const owner = await rawPage(host);

@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Hub } from '../../../../src/hub/index.js';
 import { fileStorage } from '../../../../src/adapters/file-storage.js';
-import { systemClock, timerDriver } from '../../../../src/adapters/system-clock.js';
 import { webCrypto } from '../../../../src/adapters/web-crypto.js';
 import { createWireHandler } from '../../../../src/wire/index.js';
 import { sendResponse, toFetchRequest } from '../../../../src/server/http-bridge.js';
@@ -23,10 +22,9 @@ export interface CrashableRemote {
 
 /** Starts the remote on 127.0.0.1 (`port` 0 = any); `onPublish` sees the id of every accepted event. */
 export async function startCrashableRemote(options: { port?: number; dataFile: string; onPublish?: (id: string) => void }): Promise<CrashableRemote> {
-  let hub: Hub | undefined;
-  const driver = timerDriver(() => hub?.tick());
-  hub = await Hub.create({ clock: systemClock, crypto: webCrypto, storage: fileStorage(options.dataFile), heartbeatMs: 0, onWake: driver.onWake });
-  const engine = hub;
+  // A fixed clock and no timer driver: the remote's deadlines never run, as no test here waits for one.
+  const clock = { now: () => Date.parse('2026-01-01T00:00:00Z') };
+  const engine = await Hub.create({ clock, crypto: webCrypto, storage: fileStorage(options.dataFile), heartbeatMs: 0 });
   engine.observe((entry) => {
     if (entry.type === 'publish' && entry.eventId) options.onPublish?.(entry.eventId);
   });
@@ -54,7 +52,6 @@ export async function startCrashableRemote(options: { port?: number; dataFile: s
     hub: engine,
     async kill() {
       await engine.flush();
-      driver.stop();
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of connections) socket.destroy();
       await closed;

@@ -23,6 +23,9 @@ export class ManualTimers {
     this.pending.delete(handle as number);
   };
 
+  /** The same timers in the shape a bridge takes them (`BridgeDeps.timers`). */
+  readonly timers = { set: this.setTimeout, clear: this.clearTimeout };
+
   /** Delays of the timers still pending, from now, soonest first. */
   delays(): number[] {
     return [...this.pending.values()].map((p) => p.at - this.now).sort((a, b) => a - b);

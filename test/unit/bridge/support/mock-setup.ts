@@ -46,8 +46,7 @@ export async function mockBridge(
       WebSocket: MockWebSocket,
       clock: timers.clock,
       random: options.random ?? (() => 0.5),
-      setTimeout: timers.setTimeout,
-      clearTimeout: timers.clearTimeout,
+      timers: timers.timers,
       tuning: options.tuning,
     },
   );
