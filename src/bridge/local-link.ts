@@ -24,6 +24,7 @@ export interface LocalLinkOptions {
 
 const RESUBSCRIBE_RETRY_MS = 1000;
 
+/** The bridge's ordinary subscription on the local engine, kept alive across lease ends and door restarts. */
 export class LocalLink {
   private endpoint: string | undefined;
   private handle: ConnectionHandle | undefined;
@@ -79,7 +80,9 @@ export class LocalLink {
       return;
     }
     if (!f.event || f.event['hub.event'] === 'heartbeat' || typeof f.id !== 'string') return;
-    // The engine registers the pending ack only after send() returns, so the ack waits a microtask.
+    // The engine records the pending answer before send() (src/hub/delivery.ts), but it sends the
+    // catch-up from inside connect(), before connect() has returned the handle to answer on; so the
+    // ack waits a microtask (which also keeps it from re-entering the engine mid-broadcast).
     const id = f.id;
     void Promise.resolve().then(() => {
       if (generation === this.generation) this.handle?.receive({ id, status: 200 });

@@ -1,11 +1,11 @@
 /**
- * Drops, silence, backoff, queueing, reconciling, denial, tokens, leases and stop, against a
- * scripted remote (mock-socket). The bridge's timers are manual: time moves only by `advance`.
+ * The remote link (src/bridge/remote-link.ts) against a scripted remote (mock-socket): drops,
+ * backoff, denial, tokens, lease renewal and stop. The bridge's timers are manual: time moves only by `advance`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/bridge/memory.js';
-import { cleanupMocks, LOCAL, mockBridge, patient, REMOTE, remoteConnected } from './support/mock-setup.js';
-import { currentPatient, patientOpen, until, waitForState, waitForStatus } from './support/local.js';
+import { cleanupMocks, LOCAL, mockBridge, REMOTE, remoteConnected } from './support/mock-setup.js';
+import { patientOpen, until, waitForState, waitForStatus } from './support/local.js';
 import { settle } from './support/manual-timers.js';
 
 afterEach(cleanupMocks);
@@ -95,135 +95,6 @@ describe('reconnecting', () => {
   });
 });
 
-describe('heartbeats', () => {
-  it("treats 2.5 periods without a sandbox 'JS SANDBOX' heartbeat (15 s, no period) as a lost connection and reopens the endpoint", async () => {
-    const { remote, bridge, timers } = await mockBridge({ config: { dialect: 'topic-path' }, confirmation: 'sandbox' });
-    const hb = { id: 'JS SANDBOX', event: { 'hub.topic': REMOTE, 'hub.event': 'heartbeat' } };
-    remote.send(hb);
-    await until(() => timers.delays().includes(37_500), 'the silence watchdog');
-    await timers.advance(30_000);
-    remote.send(hb); // a heartbeat in time re-arms the watchdog
-    await until(() => timers.delays().includes(37_500), 'the re-armed watchdog');
-    await timers.advance(37_499);
-    expect(bridge.status().state).toBe('connected');
-    await timers.advance(1);
-    expect(bridge.status()).toMatchObject({ state: 'reconnecting', lastError: expect.stringContaining('no heartbeat for 38 s') });
-    expect(remote.acks).toEqual([]);
-    await timers.advance(1000);
-    await waitForState(bridge, 'connected');
-    expect(remote.subscribes).toHaveLength(1); // the endpoint was still alive: reopened, not re-subscribed
-  });
-
-  it('uses the period a Medplum-style heartbeat states', async () => {
-    const { remote, bridge, timers } = await mockBridge();
-    remote.send({ timestamp: new Date().toISOString(), id: 'hb', event: { 'hub.topic': REMOTE, 'hub.event': 'heartbeat', context: [{ key: 'period', decimal: '2' }] } });
-    await until(() => timers.delays().includes(5000), 'the watchdog at 2.5 × 2 s');
-    await timers.advance(5000);
-    expect(bridge.status().state).toBe('reconnecting');
-  });
-
-  it('does not watch for silence when the remote never sends heartbeats', async () => {
-    const { bridge, timers } = await mockBridge();
-    await timers.advance(600_000);
-    expect(bridge.status().state).toBe('connected');
-  });
-});
-
-describe('queueing while disconnected', () => {
-  it('keeps local publishes made while the remote is down and sends them in order after reconnecting, before reading the remote context', async () => {
-    const { remote, hub, bridge, timers } = await mockBridge();
-    remote.offline = true;
-    remote.closeSocket(1006);
-    await waitForState(bridge, 'reconnecting');
-    for (const n of [1, 2, 3]) await hub.publish(patientOpen(LOCAL, `p${n}`, `q-${n}`));
-    await timers.advance(1000);
-    await settle();
-    expect(remote.publishes).toHaveLength(0);
-    remote.offline = false;
-    remote.context = { 'context.type': 'Patient', 'context.versionId': 'v9', context: [patient('p3')] };
-    const before = remote.requests.length;
-    await timers.advance(5000);
-    await waitForState(bridge, 'connected');
-    const after = remote.requests.slice(before).filter((r) => r.json?.event || r.method === 'GET');
-    expect(after.map((r) => r.json?.id ?? 'GET context')).toEqual(['q-1', 'q-2', 'q-3', 'GET context']);
-    expect(bridge.status().eventsOut).toBe(3);
-  });
-
-  it('drops the oldest event when the queue overflows and says so with one SyncError per dropped event on the local topic', async () => {
-    const { remote, hub, app, bridge, timers } = await mockBridge({ tuning: { queueLimit: 3 } });
-    remote.offline = true;
-    remote.closeSocket(1006);
-    await waitForState(bridge, 'reconnecting');
-    for (const n of [1, 2, 3, 4, 5]) await hub.publish(patientOpen(LOCAL, `p${n}`, `o-${n}`));
-    await until(() => app.named('syncerror').length === 2, 'two SyncErrors');
-    const about = app.named('syncerror').map((e) => e.event.context[0].resource.issue[0].details.coding[0].code);
-    expect(about).toEqual(['o-1', 'o-2']);
-    expect(app.named('syncerror')[0].event.context[0].resource.issue[0].diagnostics).toContain('queue of 3 events overflowed');
-    remote.offline = false;
-    await timers.advance(5000);
-    await waitForState(bridge, 'connected');
-    expect(remote.publishes.map((r) => r.json.id)).toEqual(['o-3', 'o-4', 'o-5']);
-  });
-
-  it('keeps an event whose POST failed on the network and sends it once after reconnecting', async () => {
-    const { remote, hub, app, bridge, timers } = await mockBridge();
-    remote.offline = true;
-    await hub.publish(patientOpen(LOCAL, 'p1', 'n-1'));
-    await waitForState(bridge, 'reconnecting');
-    expect(bridge.status().lastError).toContain('n-1');
-    remote.offline = false;
-    await timers.advance(1000);
-    await waitForState(bridge, 'connected');
-    expect(remote.publishes.filter((r) => r.json.id === 'n-1')).toHaveLength(1);
-    expect(app.ids()).toEqual(['n-1']);
-  });
-});
-
-describe('adopting the remote context after a (re)connect', () => {
-  it('publishes the STU3 get-context answer locally as an open when it differs', async () => {
-    const { hub, bridge } = await mockBridge({
-      prepare: (r) => void (r.context = { 'context.type': 'Patient', 'context.versionId': 'v1', context: [patient('p9'), { key: 'content', resource: { resourceType: 'Bundle', type: 'collection' } }] }),
-    });
-    expect(currentPatient(hub, LOCAL)).toBe('p9');
-    expect(bridge.status().eventsIn).toBe(1);
-  });
-
-  it('reads a bare context array (Medplum STU2, sandbox) and infers the anchor', async () => {
-    const { hub, app } = await mockBridge({
-      prepare: (r) => void (r.context = [{ key: 'encounter', resource: { resourceType: 'Encounter', id: 'e1' } }, patient('p8')]),
-    });
-    expect(currentPatient(hub, LOCAL)).toBe('p8');
-    expect(app.events.at(-1).event['hub.event']).toBe('Encounter-open');
-  });
-
-  it("closes the local current context when the remote answers {} (sandbox after a close)", async () => {
-    const { hub, app } = await mockBridge({
-      prepare: async (r, h) => {
-        r.context = {};
-        await h.publish(patientOpen(LOCAL, 'p7', 'before'));
-      },
-    });
-    expect(app.events.map((e) => e.event['hub.event'])).toEqual(['Patient-open', 'Patient-close']);
-    expect(hub.getContext(LOCAL)['context.type']).toBe('');
-  });
-
-  it('publishes nothing when both hubs already have the same current context', async () => {
-    const { app, bridge } = await mockBridge({
-      prepare: async (r, h) => {
-        r.context = { 'context.type': 'Patient', 'context.versionId': 'rv', context: [{ key: 'patient', resource: { id: 'p6', resourceType: 'Patient', extra: 'kept' } }] };
-        await h.publish(patientOpen(LOCAL, 'p6', 'same'));
-      },
-    });
-    expect(app.ids()).toEqual(['same']);
-    expect(bridge.status().eventsIn).toBe(0);
-  });
-
-  it('connects anyway, saying why, when the remote has no get-context', async () => {
-    const { bridge } = await mockBridge({ prepare: (r) => void (r.contextStatus = 404) });
-    expect(bridge.status().lastError).toContain('current context could not be read');
-  });
-});
-
 describe('denial, tokens and leases', () => {
   it('stops as denied on a denial frame: no more attempts, local subscription gone', async () => {
     const { remote, hub, bridge, timers } = await mockBridge();
@@ -306,6 +177,21 @@ describe('stop', () => {
     off();
     await bridge.stop();
     expect(seen).toEqual(['connected']);
+    expect(bridge.status().state).toBe('stopped');
+  });
+
+  it('in backoff after an abnormal close: unsubscribes the kept endpoint, cancels the retry, and never connects again', async () => {
+    const { remote, bridge, timers } = await mockBridge();
+    remote.closeSocket(1006);
+    await waitForState(bridge, 'reconnecting');
+    expect(timers.delays().length).toBeGreaterThan(0);
+    await bridge.stop();
+    const unsub = remote.requests.find((r) => r.form?.['hub.mode'] === 'unsubscribe')!;
+    expect(unsub.form!['hub.channel.endpoint']).toBe('wss://remote.test/ws/ep1');
+    expect(timers.delays()).toEqual([]);
+    await timers.advance(600_000);
+    expect(remote.subscribes).toHaveLength(1);
+    expect(remote.connections).toBe(0);
     expect(bridge.status().state).toBe('stopped');
   });
 });
