@@ -34,15 +34,15 @@ export class SeenIds {
   }
 }
 
-/** The anchor an event names (`Type/id`) and what the event does to it. */
-export function anchorOf(event: EventPayload): { key: string; kind: string } | undefined {
+/** The anchor an event names, as a `Type/id` reference, and what the event does to it. */
+export function anchorOf(event: EventPayload): { reference: string; kind: string } | undefined {
   const resolved = resolveEventName(String(event['hub.event'] ?? ''));
   const def = resolved?.definition;
   if (!def?.anchorKey) return undefined;
   const entries: unknown[] = Array.isArray(event.context) ? event.context : [];
   const anchor = entries.find((e): e is ContextEntry => typeof e === 'object' && e !== null && (e as ContextEntry).key === def.anchorKey);
   const identity = entryIdentity(anchor);
-  return identity ? { key: `${identity.type}/${identity.id}`, kind: def.kind } : undefined;
+  return identity ? { reference: `${identity.type}/${identity.id}`, kind: def.kind } : undefined;
 }
 
 /**
@@ -57,16 +57,18 @@ export class AnchorVersions {
     const anchor = anchorOf(event);
     if (!anchor) return;
     const version = event['context.versionId'];
-    if (anchor.kind === 'close') this.versions.delete(anchor.key);
-    else if ((anchor.kind === 'open' || anchor.kind === 'update') && typeof version === 'string') this.versions.set(anchor.key, version);
+    if (anchor.kind === 'close') this.versions.delete(anchor.reference);
+    else if ((anchor.kind === 'open' || anchor.kind === 'update') && typeof version === 'string') this.versions.set(anchor.reference, version);
   }
 
-  set(anchorKey: string, version: string): void {
-    this.versions.set(anchorKey, version);
+  /** Remembers the hub's version of the anchor `reference` (`Type/id`). */
+  set(reference: string, version: string): void {
+    this.versions.set(reference, version);
   }
 
-  get(anchorKey: string): string | undefined {
-    return this.versions.get(anchorKey);
+  /** The hub's version of the anchor `reference` (`Type/id`), if known. */
+  get(reference: string): string | undefined {
+    return this.versions.get(reference);
   }
 
   clear(): void {

@@ -134,7 +134,7 @@ export class Outbox<C> {
   /** The remote request; an update first waits (briefly) for the echo carrying the remote's version. */
   private async request(item: Outgoing): Promise<unknown> {
     const anchor = anchorOf(item.event);
-    const pending = anchor?.kind === 'update' ? this.anchorEchoes.get(anchor.key) : undefined;
+    const pending = anchor?.kind === 'update' ? this.anchorEchoes.get(anchor.reference) : undefined;
     if (pending) {
       let timer: unknown;
       await Promise.race([pending, new Promise<void>((resolve) => (timer = this.options.timers.set(resolve, this.options.echoWaitMs)))]);
@@ -154,10 +154,10 @@ export class Outbox<C> {
     const waiter = { release: () => undefined as void };
     const echoed = new Promise<void>((resolve) => (waiter.release = resolve));
     this.echoWaits.set(item.id, waiter.release);
-    this.anchorEchoes.set(anchor.key, echoed);
+    this.anchorEchoes.set(anchor.reference, echoed);
     void echoed.then(() => {
       this.echoWaits.delete(item.id);
-      if (this.anchorEchoes.get(anchor.key) === echoed) this.anchorEchoes.delete(anchor.key);
+      if (this.anchorEchoes.get(anchor.reference) === echoed) this.anchorEchoes.delete(anchor.reference);
     });
     return waiter.release;
   }

@@ -63,7 +63,7 @@ export class InboundRelay {
     const remote = readRemoteContext(body);
     const local = readRemoteContext(o.hub.getContext(o.topic));
     const anchor = remote.type && remote.versionId ? anchorOf({ 'hub.topic': '', 'hub.event': `${remote.type}-open`, context: remote.entries }) : undefined;
-    if (anchor && remote.versionId) o.remoteVersions.set(anchor.key, remote.versionId);
+    if (anchor && remote.versionId) o.remoteVersions.set(anchor.reference, remote.versionId);
     const change = reconcileEvent(remote, local);
     if (!change) return;
     const id = o.ids.next('reconcile');

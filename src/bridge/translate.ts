@@ -39,7 +39,7 @@ export function toLocalRequest(event: EventPayload, id: string, timestamp: strin
   delete out['context.priorVersionId'];
   const anchor = anchorOf(event);
   if (anchor?.kind === 'update') {
-    const version = localVersions.get(anchor.key);
+    const version = localVersions.get(anchor.reference);
     if (version) out['context.versionId'] = version; // else the remote's: the local hub answers 409
   } else {
     delete out['context.versionId'];
@@ -55,7 +55,7 @@ export function toRemoteRequest(item: Outgoing, topic: string, remoteVersions: A
   delete event['context.priorVersionId'];
   const anchor = anchorOf(item.event);
   if (anchor?.kind === 'update') {
-    const version = remoteVersions.get(anchor.key);
+    const version = remoteVersions.get(anchor.reference);
     if (version) event['context.versionId'] = version;
   }
   return { timestamp: item.timestamp, id: item.id, event };

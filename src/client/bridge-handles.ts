@@ -5,7 +5,7 @@
  */
 import type { BridgeStatus } from '../bridge/types.js';
 import type { BridgeRequest } from '../link/messages.js';
-import type { Connection } from './connection.js';
+import type { HostConnection } from './connection.js';
 import type { Session } from './session.js';
 import type { BridgeHandle } from './types.js';
 
@@ -19,7 +19,7 @@ interface Mirror {
 export class BridgeHandles {
   private readonly mirrors = new Map<string, Mirror>();
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: HostConnection) {}
 
   /** Opens (or joins) a bridge in the hub and returns a handle to it. */
   async open(request: BridgeRequest): Promise<BridgeHandle> {

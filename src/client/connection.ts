@@ -17,7 +17,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const closedError = () => new HubError(410, 'processing', 'this hub connection was closed with hub.close(); call connect() again');
 
 /** The reconnecting connection of one `connect()`. */
-export class Connection {
+export class HostConnection {
   private session?: Session;
   private reopening?: Promise<Session>;
   private closed = false;

@@ -5,11 +5,11 @@
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
-import { Connection } from './connection.js';
+import { HostConnection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
 import type { Session } from './session.js';
 import { SocketTable } from './socket-table.js';
-import { TypedSubscriptions } from './subscriptions.js';
+import { PageSubscriptions } from './subscriptions.js';
 import type { EventCallback, PublishRequest, SubscribeOptions, TabcastHub } from './types.js';
 import { createWebSocketClass } from './websocket-shim.js';
 
@@ -27,19 +27,19 @@ export function contextChangeBody(topic: string, request: PublishRequest): unkno
 export class HubClient implements TabcastHub {
   readonly fetch: TabcastHub['fetch'];
   readonly WebSocket: typeof WebSocket;
-  private readonly connection: Connection;
-  private readonly subscriptions: TypedSubscriptions;
+  private readonly connection: HostConnection;
+  private readonly subscriptions: PageSubscriptions;
   private readonly sockets: SocketTable;
   private readonly bridges: BridgeHandles;
   private readonly observers = new Set<(entry: HubLogEntry) => void>();
 
   constructor(readonly hubUrl: string, open: SessionOpener) {
-    this.connection = new Connection(
+    this.connection = new HostConnection(
       () => open((message, session) => this.receive(message, session)),
       (session) => this.restore(session),
       (session) => this.lost(session),
     );
-    this.subscriptions = new TypedSubscriptions(this.connection);
+    this.subscriptions = new PageSubscriptions(this.connection);
     this.sockets = new SocketTable(this.connection);
     this.bridges = new BridgeHandles(this.connection);
     this.fetch = createFetch(hubUrl, (request) => this.connection.call((api) => api.fetch(request)));

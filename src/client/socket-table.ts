@@ -5,7 +5,7 @@
  */
 import { randomId } from '../link/locks.js';
 import type { HostMessage } from '../link/messages.js';
-import type { Connection } from './connection.js';
+import type { HostConnection } from './connection.js';
 import type { Session } from './session.js';
 import type { SocketCarrier, SocketEvents } from './websocket-shim.js';
 
@@ -20,7 +20,7 @@ type SocketMessage = Extract<HostMessage, { t: 'ws-open' | 'ws-frame' | 'ws-clos
 export class SocketTable implements SocketCarrier {
   private readonly sockets = new Map<string, Entry>();
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: HostConnection) {}
 
   open(url: string, events: SocketEvents): string {
     const id = randomId();

@@ -6,7 +6,7 @@
 import { randomId } from '../link/locks.js';
 import type { SubscriptionInfo, TypedSubscribeArgs } from '../link/messages.js';
 import type { Notification } from '../protocol/messages.js';
-import type { Connection } from './connection.js';
+import type { HostConnection } from './connection.js';
 import type { Session } from './session.js';
 import type { EventCallback, Subscription, SubscriptionEnd } from './types.js';
 
@@ -32,11 +32,11 @@ async function answer(onEvent: EventCallback, notification: Notification): Promi
   }
 }
 
-/** Typed subscriptions of one hub connection. */
-export class TypedSubscriptions {
+/** The page side of the typed subscriptions of one `connect()` (the host side is src/host's SessionSubscriptions). */
+export class PageSubscriptions {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: HostConnection) {}
 
   /** Subscribes; the callback is registered first, because the catch-up may overtake the reply. */
   async add(args: TypedSubscribeArgs, onEvent: EventCallback): Promise<Subscription> {

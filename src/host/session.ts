@@ -16,7 +16,7 @@ import { watchLock, type LockManagerLike } from '../link/locks.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from '../link/messages.js';
 import { settle, toWireError } from './results.js';
 import { SocketRelay } from './socket-relay.js';
-import { TypedSubscriptions } from './typed-subscriptions.js';
+import { SessionSubscriptions } from './typed-subscriptions.js';
 
 /** The oldest page protocol a host still serves. */
 const MIN_CLIENT_PROTOCOL = 1;
@@ -50,7 +50,7 @@ export class ClientSession {
   private location?: HubLocation;
   private appName = 'tabcast app';
   private clientProtocol = 0;
-  private readonly subs: TypedSubscriptions;
+  private readonly subs: SessionSubscriptions;
   private readonly sockets = new SocketRelay(
     (message) => this.post(message),
     (error) => this.host.reportInternal(error),
@@ -62,7 +62,7 @@ export class ClientSession {
   private stopObserving?: () => void;
 
   constructor(private readonly host: SessionHost, control: Link, private readonly busEvents?: Link) {
-    this.subs = new TypedSubscriptions({
+    this.subs = new SessionSubscriptions({
       hub: host.hub,
       post: (message) => this.post(message),
     });
@@ -92,7 +92,7 @@ export class ClientSession {
     const hub = this.host.hub;
     const run = <T>(action: () => T | Promise<T>) =>
       settle(() => {
-        if (this.state === 'new') throw new HubError(409, 'processing', 'call hello first');
+        if (this.state === 'new') throw conflict('call hello first');
         if (this.state === 'ended') throw new HubError(410, 'processing', 'this session has ended; connect again');
         return action();
       }, (error) => this.host.reportInternal(error));

@@ -15,16 +15,16 @@ interface Entry {
 }
 
 /** What the subscriptions need from their session. */
-export interface TypedSubscriptionsContext {
+export interface SessionSubscriptionsContext {
   hub: Hub;
   post(message: HostMessage): void;
 }
 
-/** A session's typed subscriptions, keyed by the page's subscription ids. */
-export class TypedSubscriptions {
+/** The host side of one session's typed subscriptions, keyed by the page's subscription ids (the page side is src/client's PageSubscriptions). */
+export class SessionSubscriptions {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly context: TypedSubscriptionsContext) {}
+  constructor(private readonly context: SessionSubscriptionsContext) {}
 
   /** Subscribes and connects at once (the page is the channel); throws 409 for an id in use. */
   add(subId: string, request: TypedSubscribeArgs & { subscriberName: string }): SubscribeResult {

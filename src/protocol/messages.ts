@@ -22,30 +22,28 @@ function isIsoDateTime(text: string): boolean {
 export const ResourceSchema = z.looseObject({ resourceType: nonEmpty, id: z.optional(z.string()) });
 export type Resource = z.infer<typeof ResourceSchema>;
 
-/** One entry of an event's `context` array: a `key` plus one value member named after its datatype. */
-export const ContextEntrySchema = z.looseObject({ key: z.string() });
-export type ContextEntry = z.infer<typeof ContextEntrySchema> & {
-  resource?: Resource;
-  reference?: { reference?: string };
-  [member: string]: unknown;
-};
+/**
+ * One entry of an event's `context` array: a `key` plus one value member named after its datatype.
+ * It types entries only: the hub checks entries itself (./context-rules.ts), with reasons that
+ * name the event, so no request schema parses them with this one.
+ */
+export const ContextEntrySchema = z.looseObject({
+  key: z.string(),
+  resource: z.optional(ResourceSchema),
+  reference: z.optional(z.looseObject({ reference: z.optional(z.string()) })),
+});
+export type ContextEntry = z.infer<typeof ContextEntrySchema>;
 
-/** The `event` object of a notification or request. */
+/** The `event` object of a request; its context entries are typed here and checked by ./context-rules.ts. */
 export const EventPayloadSchema = z.looseObject({
   'hub.topic': z.optional(z.string()),
   'hub.event': nonEmpty,
-  context: z.array(z.unknown()),
+  context: z.array(z.custom<ContextEntry>()),
   'context.versionId': z.optional(z.string()),
   'context.priorVersionId': z.optional(z.string()),
 });
-export type EventPayload = {
-  'hub.topic': string;
-  'hub.event': string;
-  context: ContextEntry[];
-  'context.versionId'?: string;
-  'context.priorVersionId'?: string;
-  [member: string]: unknown;
-};
+/** The `event` object of a notification or request (`hub.topic` is filled in before anyone relays it). */
+export type EventPayload = z.infer<typeof EventPayloadSchema> & { 'hub.topic': string };
 
 /** A request context change body (fhircast-spec.md §5.1). `timestamp` may be absent (set on receipt). */
 export const ContextChangeRequestSchema = z.looseObject({
@@ -80,12 +78,6 @@ export interface Denial {
 /** Every frame a hub sends over a subscriber's channel. */
 export type HubFrame = Notification | Confirmation | Denial;
 
-/** A subscriber's answer to a notification (fhircast-spec.md §4.4). */
-export interface Acknowledgement {
-  id?: string;
-  status: number;
-}
-
 /** The get-current-context answer (fhircast-spec.md §7). */
 export interface GetContextResponse {
   'context.type': string;
@@ -103,11 +95,6 @@ export interface WellKnownConfiguration {
   capabilities: { supportsGetCurrentContext: boolean; supportsNonCurrentContextUpdates: boolean };
 }
 
-/** The subscribe/unsubscribe answer body. */
-export interface SubscriptionResponse {
-  'hub.channel.endpoint': string;
-}
-
 /** Turns a zod failure into a 400 that names the offending field. */
 export function describeIssues(issues: readonly { path: PropertyKey[]; code: string; message: string }[], what: string): string {
   const parts = issues.slice(0, 3).map((i) => {
@@ -118,12 +105,11 @@ export function describeIssues(issues: readonly { path: PropertyKey[]; code: str
   return `${what}: ${parts.join('; ')}`;
 }
 
+/** A context change request as parsed; `hub.topic` may still be missing (the hub checks it against the URL). */
+export type ContextChangeRequest = z.infer<typeof ContextChangeRequestSchema>;
+
 /** Parses a request context change body, or throws a 400 naming the field (HUB-CHANGE-08). */
-export function parseContextChangeRequest(body: unknown): {
-  timestamp?: string;
-  id: string;
-  event: EventPayload;
-} {
+export function parseContextChangeRequest(body: unknown): ContextChangeRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
   }
@@ -138,5 +124,5 @@ export function parseContextChangeRequest(body: unknown): {
     if (timestampIssue) throw badRequest(`${what}: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z`, 'value');
     throw badRequest(describeIssues(r.error.issues, what), 'required');
   }
-  return r.data as unknown as { timestamp?: string; id: string; event: EventPayload };
+  return r.data;
 }
