@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The tests that judge the engine and the protocol, for Stryker (`npm run mutate`): the spec-ordered
- * conformance suites and the engine's own unit tests. A protocol or engine mutant is covered by
+ * conformance suites and the engine's and the protocol's own unit tests. A protocol or engine mutant is covered by
  * nearly every test, so each suite added here is paid once per mutant; the bridge, page, wire and
  * hardening suites are left out for that cost (a mutant they alone would kill counts as survived),
  * and the browser project cannot run inside Stryker's sandbox.
@@ -13,7 +13,7 @@ export default defineConfig({
   test: {
     name: 'unit',
     environment: 'node',
-    include: ['test/unit/conformance/**/*.test.ts', 'test/unit/hub/**/*.test.ts'],
+    include: ['test/unit/conformance/**/*.test.ts', 'test/unit/hub/**/*.test.ts', 'test/unit/protocol/**/*.test.ts'],
     testTimeout: 20_000,
   },
 });

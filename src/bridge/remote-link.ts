@@ -80,11 +80,6 @@ export class RemoteLink {
     private readonly host: RemoteLinkHost,
   ) {}
 
-  /** The current state, for tests and the status page. */
-  get current(): LinkState {
-    return this.state;
-  }
-
   /** True while stopped because the remote wants a (new) token. */
   get waitingForToken(): boolean {
     return this.state.kind === 'waitingForToken';
