@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/bridge/memory.js';
-import { cleanupMocks, LOCAL, mockBridge, REMOTE, remoteConnected } from './support/mock-setup.js';
+import { cleanupMocks, LOCAL, mockBridge, patient, REMOTE, remoteConnected } from './support/mock-setup.js';
 import { patientOpen, until, waitForState, waitForStatus } from './support/local.js';
 import { settle } from './support/manual-timers.js';
 
@@ -139,6 +139,19 @@ describe('denial, tokens and leases', () => {
     await timers.advance(1000);
     await until(() => remote.subscribes.length === 2, 'the renewal');
     expect(remote.subscribes[1]!.form!['hub.channel.endpoint']).toBe('wss://remote.test/ws/ep1');
+    expect(bridge.status().state).toBe('connected');
+  });
+
+  it('moves to the endpoint a renewal names: opens it, closes the old socket with 1000, and stays connected', async () => {
+    const { remote, bridge, timers } = await mockBridge();
+    remote.moveOnRenew = true;
+    await timers.advance(2880_000);
+    await until(() => remote.closes.length === 1 && remote.connections === 1 && remote.socket !== undefined, 'the move');
+    expect(remote.closes).toEqual([1000]);
+    expect(remote.subscribes.map((r) => r.form!['hub.channel.endpoint'])).toEqual([undefined, 'wss://remote.test/ws/ep1']);
+    await waitForState(bridge, 'connected');
+    remote.send(remote.notification('r-after-move', 'Patient-open', [patient('p9')]));
+    await until(() => remote.acks.some((a) => a.id === 'r-after-move'), 'the ack on the new endpoint');
     expect(bridge.status().state).toBe('connected');
   });
 

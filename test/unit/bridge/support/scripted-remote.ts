@@ -40,6 +40,8 @@ export class ScriptedRemote {
   offline = false;
   /** When set, any other Bearer token gets 401. */
   acceptToken: string | undefined;
+  /** Answer a renewal with a new endpoint, as some hubs do. */
+  moveOnRenew = false;
   private servers = new Map<string, Server>();
   private sockets = new Map<string, Client>();
   private count = 0;
@@ -138,11 +140,11 @@ export class ScriptedRemote {
   private subscribe(form: Record<string, string>): Response {
     if (this.subscribeStatus) return new Response(`refused (${this.subscribeStatus})`, { status: this.subscribeStatus });
     const renewing = form['hub.channel.endpoint'];
-    if (renewing && this.servers.has(renewing)) {
+    if (renewing && this.servers.has(renewing) && !this.moveOnRenew) {
       this.sockets.get(renewing)?.send(JSON.stringify(this.confirmationFrame(form)));
       return Response.json({ 'hub.channel.endpoint': renewing }, { status: 202 });
     }
-    if (renewing) return new Response('unknown endpoint', { status: 404 });
+    if (renewing && !this.servers.has(renewing)) return new Response('unknown endpoint', { status: 404 });
     const endpoint = `wss://remote.test/ws/ep${++this.count}`;
     const server = new Server(endpoint);
     this.servers.set(endpoint, server);
