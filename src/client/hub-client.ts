@@ -4,6 +4,7 @@
  */
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
+import type { Notification } from '../protocol/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
@@ -21,6 +22,22 @@ export function contextChangeBody(topic: string, request: PublishRequest): unkno
   if (typeof request !== 'object' || request === null) throw new TypeError("publish needs an event: { 'hub.event', context }");
   const { id, timestamp, ...event } = request;
   return { timestamp: timestamp ?? new Date().toISOString(), id: id ?? globalThis.crypto.randomUUID(), event: { ...event, 'hub.topic': topic } };
+}
+
+/**
+ * The context change as JSON text. What a structured clone could not send fails as the clone
+ * would (a DataCloneError, which the connection turns into a 400), and so do cycles and BigInts,
+ * which the host would refuse: none of them is silently dropped.
+ */
+export function requestText(body: unknown): string {
+  try {
+    return JSON.stringify(body, (_key, value: unknown) => {
+      if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`a ${typeof value} is not JSON`);
+      return value;
+    });
+  } catch (error) {
+    throw new DOMException(String(error), 'DataCloneError');
+  }
 }
 
 /** A connected hub. */
@@ -60,7 +77,7 @@ export class HubClient implements TabcastHub {
 
   async publish(topic: string, request: PublishRequest) {
     const body = contextChangeBody(topic, request);
-    return this.connection.call((api) => api.publish(body));
+    return this.connection.run((session) => session.publish(requestText(body)));
   }
 
   observe(listener: (entry: HubLogEntry) => void): () => void {
@@ -84,7 +101,7 @@ export class HubClient implements TabcastHub {
   private receive(message: HostMessage, session: Session): void {
     switch (message?.t) {
       case 'event':
-        return this.subscriptions.deliver(message.sub, message.frame, session);
+        return this.subscriptions.deliver(message.sub, typeof message.frame === 'string' ? (JSON.parse(message.frame) as Notification) : message.frame, session);
       case 'ended':
         return this.subscriptions.ended(message.sub, message.code, message.reason);
       case 'ws-open':
