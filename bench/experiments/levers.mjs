@@ -13,6 +13,8 @@
 //             instead of a Comlink call (Proxy, UUID, FinalizationRegistry, a reply message)
 //   batch     each side posts what one task produced (notifications, acks, publishes, answers) as
 //             one array, up to 256 messages
+//   pagebatch the page's side of `batch` alone (its publishes and acks); off, only the worker batches
+//   laterwrite  the worker starts each IndexedDB batch 4 ms after its first change (worker/hub-worker.ts)
 // Switching a lever off is an exact text replacement in a copy of the sources; when a source no
 // longer has the text, this script stops and says which.
 import { spawnSync } from 'node:child_process';
@@ -21,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const LEVERS = ['text', 'bodytext', 'lean', 'batch'];
+export const LEVERS = ['text', 'bodytext', 'lean', 'batch', 'pagebatch', 'laterwrite'];
 
 /** What switching each lever off replaces: [file, text in the sources, replacement]. Applied in this order. */
 const OFF = {
@@ -36,6 +38,8 @@ const OFF = {
     ['src/host/session.ts', 'hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))),', "hub.publish(typeof body === 'string' ? check.jsonText(body, this.host.bodyLimitBytes) : check.jsonBody(body, this.host.bodyLimitBytes))),"],
   ],
   batch: [['src/link/batching.ts', '    this.queue.push(message);\n', '    return this.send(message);\n']],
+  pagebatch: [['src/client/session.ts', 'new TaskBatcher<ClientMessage>((data) => channels.events.postMessage(data));', '{ post: (message: ClientMessage) => channels.events.postMessage(message) };']],
+  laterwrite: [['worker/hub-worker.ts', 'storage: laterWrites(idbStorage(), WRITE_DELAY_MS),', 'storage: idbStorage(),']],
 };
 
 /** The levers a variant name keeps. */
