@@ -11,7 +11,6 @@ import { webCrypto } from '../src/adapters/web-crypto.js';
 // The engine's own module, not the hub barrel: the barrel re-exports the users-file check, which
 // would pull GetTopic's identity code into the first load.
 import { Hub } from '../src/hub/hub.js';
-import type { HubStorage } from '../src/hub/ports.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
 import { LazyBridgeRegistry } from '../src/host/lazy-bridge-registry.js';
 import { Bus } from '../src/link/bus.js';
@@ -23,13 +22,6 @@ import { refuseClient } from '../src/host/refuse.js';
 
 /** IndexedDB database of the bridges' configurations (never their tokens). */
 const BRIDGE_DATABASE = 'tabcast-bridges';
-/**
- * An IndexedDB transaction starts this long after the change that needs it. A put and its commit
- * take the worker's thread for a few tenths of a millisecond; started at once, they land on the
- * next event of a conversation (the echo of a round trip, the rest of a burst). Meanwhile further
- * changes join the same batch. The 202 comes that much later; the notifications do not.
- */
-const WRITE_DELAY_MS = 4;
 
 /** The bits of SharedWorkerGlobalScope used here (the DOM lib has no worker scope types). */
 interface SharedWorkerScope {
@@ -43,14 +35,6 @@ function requireLocks(): LockManagerLike {
   return locks;
 }
 
-/** `storage` with every batch written `delayMs` later, in a task of its own. */
-function laterWrites(storage: HubStorage, delayMs: number): HubStorage {
-  return {
-    loadAll: () => storage.loadAll(),
-    writeBatch: (changes) => new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => storage.writeBatch(changes)),
-  };
-}
-
 /** The engine over IndexedDB, WebCrypto, the system clock and real timers. */
 async function startEngine(): Promise<Hub> {
   let hub: Hub | undefined;
@@ -58,7 +42,7 @@ async function startEngine(): Promise<Hub> {
   hub = await Hub.create({
     clock: systemClock,
     crypto: webCrypto,
-    storage: laterWrites(idbStorage(), WRITE_DELAY_MS),
+    storage: idbStorage(),
     onWake: timers.onWake,
     onStorageError: (error) => console.error('tabcast: the hub could not store its state', error),
   });

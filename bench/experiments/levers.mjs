@@ -14,7 +14,8 @@
 //   batch     each side posts what one task produced (notifications, acks, publishes, answers) as
 //             one array, up to 256 messages
 //   pagebatch the page's side of `batch` alone (its publishes and acks); off, only the worker batches
-//   laterwrite  the worker starts each IndexedDB batch 4 ms after its first change (worker/hub-worker.ts)
+// (A sixth lever, laterwrite, started each IndexedDB batch 4 ms after its first change; it did not
+// pay and was taken out again: levers.mjs of commit "Experiment: IndexedDB batches…" still builds it.)
 // Switching a lever off is an exact text replacement in a copy of the sources; when a source no
 // longer has the text, this script stops and says which.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const LEVERS = ['text', 'bodytext', 'lean', 'batch', 'pagebatch', 'laterwrite'];
+export const LEVERS = ['text', 'bodytext', 'lean', 'batch', 'pagebatch'];
 
 /** What switching each lever off replaces: [file, text in the sources, replacement]. Applied in this order. */
 const OFF = {
@@ -39,7 +40,6 @@ const OFF = {
   ],
   batch: [['src/link/batching.ts', '    this.queue.push(message);\n', '    return this.send(message);\n']],
   pagebatch: [['src/client/session.ts', 'new TaskBatcher<ClientMessage>((data) => channels.events.postMessage(data));', '{ post: (message: ClientMessage) => channels.events.postMessage(message) };']],
-  laterwrite: [['worker/hub-worker.ts', 'storage: laterWrites(idbStorage(), WRITE_DELAY_MS),', 'storage: idbStorage(),']],
 };
 
 /** The levers a variant name keeps. */
