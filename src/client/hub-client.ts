@@ -24,22 +24,6 @@ export function contextChangeBody(topic: string, request: PublishRequest): unkno
   return { timestamp: timestamp ?? new Date().toISOString(), id: id ?? globalThis.crypto.randomUUID(), event: { ...event, 'hub.topic': topic } };
 }
 
-/**
- * The context change as JSON text. What a structured clone could not send fails as the clone
- * would (a DataCloneError, which the connection turns into a 400), and so do cycles and BigInts,
- * which the host would refuse: none of them is silently dropped.
- */
-export function requestText(body: unknown): string {
-  try {
-    return JSON.stringify(body, (_key, value: unknown) => {
-      if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`a ${typeof value} is not JSON`);
-      return value;
-    });
-  } catch (error) {
-    throw new DOMException(String(error), 'DataCloneError');
-  }
-}
-
 /** A connected hub. */
 export class HubClient implements TabcastHub {
   readonly fetch: TabcastHub['fetch'];
@@ -77,7 +61,7 @@ export class HubClient implements TabcastHub {
 
   async publish(topic: string, request: PublishRequest) {
     const body = contextChangeBody(topic, request);
-    return this.connection.run((session) => session.publish(requestText(body)));
+    return this.connection.run((session) => session.publish(body));
   }
 
   observe(listener: (entry: HubLogEntry) => void): () => void {

@@ -7,7 +7,7 @@ import { transfer, wrap, type Endpoint } from 'comlink';
 import { HubError } from '../protocol/outcome.js';
 import { holdLock, randomId, watchLock, type LockManagerLike } from '../link/locks.js';
 import type { PublishResult } from '../hub/index.js';
-import { TaskBatcher, unbatch } from '../link/batching.js';
+import { unbatch } from '../link/batching.js';
 import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../link/messages.js';
 import type { Transport } from './transports.js';
 
@@ -16,10 +16,10 @@ export interface Session {
   /** The host's control API (every method already returns a promise, so Comlink's proxy has the same type). */
   readonly api: HostApi;
   readonly welcome: Welcome;
-  /** Sends on the events link (batched per task). */
+  /** Sends on the events link. */
   post(message: ClientMessage): void;
-  /** A context change on the events link, as its JSON text: one message out, one back, no Comlink proxy. */
-  publish(body: string): Promise<Result<PublishResult>>;
+  /** A context change on the events link: one message out, one back, no Comlink proxy. */
+  publish(body: unknown): Promise<Result<PublishResult>>;
   /** Settles (with the error to give waiting calls) once the host is gone. */
   readonly lost: Promise<HubError>;
   /** True from the moment the host is known to be gone (before `lost`'s handlers have run). */
@@ -115,7 +115,6 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
     waiting.failAll(error);
   };
   let release = () => {};
-  const outbox = new TaskBatcher<ClientMessage>((data) => channels.events.postMessage(data));
   // Lean publishes waiting for their `published` reply, by counter id; a lost host answers none.
   const replies = new Map<number, (result: Result<PublishResult>) => void>();
   let lastPublish = 0;
@@ -123,12 +122,13 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
   const session: Session = {
     api,
     welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
-    post: (message) => outbox.post(message),
+    post: (message) => channels.events.postMessage(message),
     publish: (body) =>
       waiting.unlessLost(
         new Promise((resolve) => {
-          replies.set(++lastPublish, resolve);
-          outbox.post({ t: 'publish', id: lastPublish, body });
+          const id = ++lastPublish;
+          channels.events.postMessage({ t: 'publish', id, body }); // a body that cannot be cloned throws here, before it is awaited
+          replies.set(id, resolve);
         }),
       ),
     lost,

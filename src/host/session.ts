@@ -13,7 +13,7 @@ import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
 import type { LazyWires } from './lazy-wires.js';
 import { watchLock, type LockManagerLike } from '../link/locks.js';
-import { TaskBatcher, unbatch } from '../link/batching.js';
+import { TaskBatcher } from '../link/batching.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, LEAN_PROTOCOL, type HostApi, type HostMessage, type Link } from '../link/messages.js';
 import { settle, toWireError } from './results.js';
 import { SocketRelay } from './socket-relay.js';
@@ -168,9 +168,7 @@ export class ClientSession {
     this.clientProtocol = protocol as number;
     this.events = link;
     if (this.clientProtocol >= LEAN_PROTOCOL) this.outbox = new TaskBatcher((data) => this.send(data));
-    link.addEventListener('message', (event) => {
-      for (const message of unbatch(event.data)) this.receive(message);
-    });
+    link.addEventListener('message', (event) => this.receive(event.data));
     link.start?.();
     this.state = 'ready';
     return { hostId: this.host.hostId, protocol: HOST_PROTOCOL, hubUrl: this.location.url };
@@ -215,9 +213,9 @@ export class ClientSession {
     const ok = typeof id === 'string';
     if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
       this.subs.answer(m.sub, id, m.status as number);
-    } else if (m.t === 'publish' && Number.isSafeInteger(id) && typeof m.body === 'string') {
+    } else if (m.t === 'publish' && Number.isSafeInteger(id) && m.body !== undefined) {
       const body = m.body;
-      void this.run(() => this.host.hub.publish(check.jsonText(body, this.host.bodyLimitBytes))).then((result) => this.post({ t: 'published', id: id as number, result }));
+      void this.run(() => this.host.hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))).then((result) => this.post({ t: 'published', id: id as number, result }));
     } else if (m.t === 'ws-open' && ok && typeof m.url === 'string') {
       const hubUrl = this.location!.url;
       this.sockets.open(id, m.url, this.host.wires.peek(hubUrl) ?? this.host.wires.get(hubUrl));

@@ -1,8 +1,8 @@
 /**
- * Per-task batching of the events link (LEAN_PROTOCOL). Everything one side posts during a task
- * (the notifications of a burst, the acks of their callbacks, the replies to a page's publishes)
- * leaves as one message, an array, when the task's microtasks run out. Each postMessage costs a
- * structured clone and a wake-up of the other thread, so a burst of N costs about N/256 of them.
+ * Per-task batching of the events link (LEAN_PROTOCOL), host → page. Everything the host posts to
+ * one page during a task (the notifications of a burst, the answers to publishes that one storage
+ * batch made durable) leaves as one message, an array, when the task's microtasks run out. Each
+ * postMessage costs a structured clone and a wake-up of the page, so a burst of N costs about N/256.
  */
 
 /** Most messages in one array; a larger burst goes out in several, so no single clone grows without bound. */

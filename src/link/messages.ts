@@ -14,8 +14,8 @@ import type { BridgeStatus, DialectName } from '../bridge/types.js';
 export const HOST_PROTOCOL = 2;
 /**
  * From this version on, the events link is lean: a page publishes on it (`publish` → `published`)
- * instead of through a Comlink call, each notification crosses as its JSON text, and each side
- * sends what one task produced as one array of messages. A host still speaks version 1 to older pages.
+ * instead of through a Comlink call, each notification crosses as its JSON text, and the host sends
+ * what one task produced as one array of messages. A host still speaks version 1 to older pages.
  */
 export const LEAN_PROTOCOL = 2;
 /** The SharedWorker's name: pages that agree on URL and name share one worker. */
@@ -147,8 +147,8 @@ export type HostMessage =
 /** Page → host on the events link. */
 export type ClientMessage =
   | { t: 'ack'; sub: string; id: string; status: number }
-  /** A context change (LEAN_PROTOCOL): `body` is the request's JSON text, `id` a counter of the page's. */
-  | { t: 'publish'; id: number; body: string }
+  /** A context change (LEAN_PROTOCOL): `body` is the request, `id` a counter of the page's. */
+  | { t: 'publish'; id: number; body: unknown }
   | { t: 'ws-open'; id: string; url: string }
   | { t: 'ws-frame'; id: string; data: string }
   | { t: 'ws-close'; id: string; code: number; reason: string };
