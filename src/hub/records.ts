@@ -4,7 +4,8 @@
  * identity record. Every storage (memory, LMDB, IndexedDB, Redis) stores exactly these keys and
  * values; a change writes only the keys it touched. Records are validated with zod when loaded.
  *
- * Key scheme (each part `encodeURIComponent`-ed, so `/` only ever separates parts):
+ * Key scheme (in each part `%` is written `%25` and `/` is written `%2F`, so `/` only ever
+ * separates parts):
  * - `identity`: the users file's salted secret hash and user → topic map;
  * - `topic/<topic>`: {@link TopicHeader};
  * - `ctx/<topic>/<Type>/<id>`: {@link ContextRecord} of the open context anchored at Type/id;
@@ -17,7 +18,8 @@ import type { Notification, Resource } from '../protocol/index.js';
 /** Key of the identity record. */
 export const IDENTITY_KEY = 'identity';
 
-const part = (text: string): string => encodeURIComponent(text);
+const part = (text: string): string => text.replace(/[%/]/g, (c) => (c === '%' ? '%25' : '%2F'));
+const unpart = (text: string): string => text.replace(/%(25|2F)/g, (_, code: string) => (code === '25' ? '%' : '/'));
 
 /** Key of a topic's header. */
 export const topicKey = (topic: string): string => `topic/${part(topic)}`;
@@ -43,12 +45,7 @@ export type ParsedKey =
 export function parseKey(key: string): ParsedKey | undefined {
   if (key === IDENTITY_KEY) return { kind: 'identity' };
   const parts = key.split('/');
-  let decoded: string[];
-  try {
-    decoded = parts.slice(1).map((p) => decodeURIComponent(p));
-  } catch {
-    return undefined;
-  }
+  const decoded = parts.slice(1).map(unpart);
   const [topic, type, id, resourceType, resourceId] = decoded;
   if (parts[0] === 'topic' && decoded.length === 1) return { kind: 'topic', topic: topic! };
   if (parts[0] === 'ctx' && decoded.length === 3) return { kind: 'context', topic: topic!, type: type!, id: id! };
