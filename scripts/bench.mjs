@@ -27,7 +27,7 @@ import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
 import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
-import { DAY_POINTS, dayMarkdown, dayPass } from '../bench/lib/day.mjs';
+import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -248,7 +248,7 @@ function publishResults({ meta, raw, extra }) {
   // With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
   const analysisFile = join(root, 'bench/analysis.md');
   const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
-  const md = renderMarkdown(results, { analysis });
+  const md = renderMarkdown(results, { analysis }) + (extra.day ? daySection(extra.day, meta) : '');
   writeFileSync(join(outDir, `${outName}.md`), md);
   if (flag('--docs')) {
     writeFileSync(join(root, 'docs/benchmarks.md'), md);

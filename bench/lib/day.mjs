@@ -155,3 +155,23 @@ export function dayMarkdown(day) {
   });
   return lines.join('\n');
 }
+
+/** The "A working day" section of docs/benchmarks.md: how it was measured, and the table. */
+export function daySection(day, meta) {
+  return `
+## A working day: a new study id on every event
+
+Issue 12's scenario: one topic, a new \`ImagingStudy-open\` for every study and no closes, as many
+viewers do, so open contexts pile up. Before each row, that many distinct studies were opened (in
+waves of concurrent publishes, each awaited to its 202); then ${day.samples} more new studies were
+opened one at a time and timed. Medians; each figure also as a ratio to the row "1" of the same run.
+The worker keeps its default bound of 100 open contexts (HUB-BOUND-03), so it holds 100 from the
+100 row on. \`tabcast serve\` runs with \`--max-open-contexts\` above 10,000, so it really holds every
+open context: its columns measure the per-key engine, not the bound. \`--data\` is LMDB, flushed
+to disk before each 202.
+
+Measured ${meta?.date?.slice(0, 16).replace('T', ' ') ?? ''} UTC on ${meta?.machine?.cores ?? '?'} cores${meta?.load ? `, load average ${meta.load.load1.start.toFixed(1)} at the start (a shared machine: single figures are noisy, compare ratios)` : ''}; \`node scripts/bench.mjs --only day --runs 1 --out day\`.
+
+${dayMarkdown(day)}
+`;
+}
