@@ -26,7 +26,7 @@ describe('parseReference', () => {
   });
 
   it('reads nothing from what names no Type/id', () => {
-    for (const r of ['p1', '', 'patient/p1', 'Patient/', '_history/2', 'Patient/_history/2', 'P4tient/x', 'P/p1', 'Patient-x/p1']) expect(parseReference(r), r).toBeUndefined();
+    for (const r of ['p1', '', 'patient/p1', 'Patient/', '_history/2', 'Patient/_history/2', 'P4tient/x', 'P/p1', 'Patient-x/p1', 'aPatient/p1', '_history/1/Patient/p1']) expect(parseReference(r), r).toBeUndefined();
   });
 });
 
@@ -38,6 +38,8 @@ describe('entryIdentity', () => {
     expect(entryIdentity({ key: 'patient', resource: { resourceType: 'Patient' } })).toBeUndefined();
     expect(entryIdentity({ key: 'patient', reference: { reference: 7 } } as never)).toBeUndefined();
     expect(entryIdentity({ key: 'patient', reference: 'Patient/p4' } as never)).toBeUndefined();
+    expect(entryIdentity({ key: 'patient', resource: { resourceType: 5, id: 'p5' } } as never)).toBeUndefined();
+    expect(entryIdentity({ key: 'patient', resource: 'Patient/p6' } as never)).toBeUndefined();
     expect(entryIdentity(undefined)).toBeUndefined();
   });
 });

@@ -36,6 +36,10 @@ describe('HubError', () => {
     const bare = HubError.from(500, { resourceType: 'OperationOutcome', issue: [] } as never);
     expect(bare.message).toBe('hub error 500');
     expect(bare.status).toBe(500);
+    expect(bare.outcome.issue).toEqual([]);
+    const rebuilt = HubError.from(503, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', diagnostics: 'busy' }] } as never);
+    expect(rebuilt.message).toBe('busy');
+    expect(new HubError(503, 'processing', 'x').outcome.issue![0]!.code).toBe('processing');
   });
 
   it('is recognised across a structured clone, and nothing else is', () => {

@@ -81,6 +81,7 @@ describe('parseSubscriptionRequest', () => {
     expect(parseSubscriptionRequest({ ...base, 'subscriber.name': 42 }).subscriberName).toBe('42');
     expect(parseSubscriptionRequest({ ...base, 'subscriber.name': true }).subscriberName).toBe('true');
     expect(parseSubscriptionRequest({ ...base, 'subscriber.name': '  ' }).subscriberName).toBeUndefined();
+    expect(parseSubscriptionRequest({ ...base, 'subscriber.name': null, 'hub.channel.endpoint': null }).subscriberName).toBeUndefined();
   });
 });
 
