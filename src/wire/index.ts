@@ -2,3 +2,4 @@
 export { createWireHandler } from './handler.js';
 export { errorResponse, methodNotAllowed, type ErrorForm } from './responses.js';
 export { DEFAULT_BODY_LIMIT_BYTES, type WireHandler, type WireOptions, type WireSocket } from './types.js';
+export { protocolList, stompUrl, STOMP_SEGMENT, type ChannelSwitches, type ProtocolEntry } from './protocols.js';
