@@ -11,6 +11,7 @@ import { emptyResponse, errorResponse, jsonResponse, methodNotAllowed, type Erro
 import { channelSwitches, protocolList, STOMP_SEGMENT, type ChannelSwitches } from './protocols.js';
 import { pullContext, pullId } from './pull-context.js';
 import { attachSocket } from './socket.js';
+import { acceptStomp, isStompUrl } from './stomp-door.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type WireHandler, type WireOptions } from './types.js';
 
 type Route =
@@ -54,10 +55,12 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
     bodyLimitBytes: limit,
     handle: (request) => handle(wire, request),
     acceptSocket(url, socket) {
+      if (channels.stomp && isStompUrl(location, url)) return acceptStomp(hub, socket, { now: wire.now, onInternalError: options.onInternalError });
       const id = endpointIdFromUrl(location, url);
       return id === undefined ? undefined : attachSocket(hub, id, socket, limit);
     },
     isEndpoint(url) {
+      if (channels.stomp && isStompUrl(location, url)) return true;
       const id = endpointIdFromUrl(location, url);
       return id !== undefined && hub.hasEndpoint(id);
     },
