@@ -86,10 +86,10 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     this.rearm();
   }
 
-  /** The socket closed. A normal close ends the subscriptions quietly; any other raises a SyncError each (as on STU3). */
-  closed(code: number, options?: { endSubscription?: boolean }): void {
+  /** The socket closed: the subscriptions end; a close other than normal raises a SyncError each, as on STU3. */
+  closed(code: number): void {
     if (this.state === 'closed') return;
-    this.end(code, options?.endSubscription ?? false);
+    this.end(code);
   }
 
   /** Runs what is due: the hub's heart-beat, and the close of a client silent past twice its interval. */
@@ -149,7 +149,7 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
   closedByHub(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.write({ command: 'ERROR', headers: [['message', reason || 'the hub closed this connection']], body: '' });
-    this.end(1000, false);
+    this.end(1000);
     this.closeSocket(code, reason);
   }
 
@@ -177,17 +177,17 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     if (extra.receipt !== undefined) headers.push(['receipt-id', extra.receipt]);
     if (extra.subscription !== undefined) headers.push(['subscription', extra.subscription]);
     this.write({ command: 'ERROR', headers, body: JSON.stringify(hubError.outcome) });
-    this.end(extra.engineCode ?? 1000, false);
+    this.end(extra.engineCode ?? 1000);
     this.closeSocket(tooBig ? CLOSE_TOO_BIG : CLOSE_AFTER_ERROR, hubError.message);
   }
 
   /** DISCONNECT: subscriptions end quietly, then the socket closes normally. */
   disconnect(): void {
-    this.end(1000, false);
+    this.end(1000);
     this.closeSocket(CLOSE_AFTER_DISCONNECT, 'disconnected');
   }
 
-  private end(engineCode: number, endSubscription: boolean): void {
+  private end(engineCode: number): void {
     this.state = 'closed';
     this.queue.length = 0;
     const subs = [...this.subscriptions.values()];
@@ -195,7 +195,8 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     this.tokens.clear();
     for (const sub of subs) {
       sub.ending = true;
-      sub.handle?.closed(engineCode, { endSubscription });
+      // A STOMP subscription has no endpoint to reconnect to: whatever the close, it ends (and its lease never leaks).
+      sub.handle?.closed(engineCode, { endSubscription: true });
     }
     this.rearm();
   }

@@ -51,9 +51,9 @@ export function acceptStomp(hub: Hub, socket: WireSocket, options: { now: () => 
   });
   return {
     receive: (frame) => session.receive(frame),
-    closed(code, closeOptions) {
+    closed(code) {
       clearTimeout(timer);
-      session.closed(code, closeOptions);
+      session.closed(code);
     },
   };
 }

@@ -117,8 +117,8 @@ export class RawStomp {
     const parser = new Parser(
       (raw) => {
         const headers: Record<string, string> = {};
-        for (const [k, v] of raw.headers) if (!(k in headers)) headers[k] = unescape(v, raw.command);
-        this.frames.push({ command: raw.command, headers, body: new TextDecoder().decode(raw.binaryBody) });
+        for (const [k, v] of raw.headers) if (!(k in headers)) headers[k as string] = unescape(v as string, raw.command as string);
+        this.frames.push({ command: raw.command ?? "", headers, body: new TextDecoder().decode(raw.binaryBody) });
       },
       () => (this.pings.count += 1),
     );

@@ -1,0 +1,157 @@
+/**
+ * The STOMP session without a network (sans-I/O): heart-beats on a fake clock (HUB-STOMP-11), and
+ * bad input through the wire's STOMP door (HUB-STOMP-12). Server frames are read with stompjs's parser.
+ */
+import { Parser } from '@stomp/stompjs';
+import { describe, expect, it } from 'vitest';
+import { StompSession } from '../../../src/stomp/session.js';
+import { createWireHandler } from '../../../src/wire/index.js';
+import { makeHub } from '../support/harness.js';
+import { HUB_URL } from '../wire/support.js';
+
+const STOMP_URL = 'ws://hub.test/fhircast/hub/websocket';
+
+/** The hub side of a socket: server frames parsed by stompjs, heart-beats counted, the close kept. */
+class ClientEnd {
+  frames: Array<{ command: string; headers: Record<string, string>; body: string }> = [];
+  beats = 0;
+  closedWith?: { code: number; reason: string };
+  private readonly parser = new Parser(
+    (raw) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of raw.headers as Array<[string, string]>) if (!(k in headers)) headers[k] = v;
+      this.frames.push({ command: raw.command!, headers, body: new TextDecoder().decode(raw.binaryBody) });
+    },
+    () => (this.beats += 1),
+  );
+  send(text: string) {
+    this.parser.parseChunk(text);
+  }
+  close(code: number, reason: string) {
+    this.closedWith = { code, reason };
+  }
+  commands() {
+    return this.frames.map((f) => f.command);
+  }
+}
+
+async function session(heartBeat = { send: 1000, receive: 1000 }) {
+  const made = await makeHub();
+  const socket = new ClientEnd();
+  const wakes: Array<number | undefined> = [];
+  const s = new StompSession({ hub: made.hub, socket, now: made.clock.now, sessionId: 'sess', maxFrameBytes: 4096, heartBeat, serverName: 'tabcast/test', onWake: (at) => wakes.push(at) });
+  return { ...made, s, socket, wakes };
+}
+
+describe('HUB-STOMP-11 heart-beats', () => {
+  it('HUB-STOMP-11 the hub sends a heart-beat after its agreed silence, and reports when tick() is due', async () => {
+    const { s, socket, clock, wakes } = await session();
+    s.receive('CONNECT\naccept-version:1.2\nheart-beat:0,2000\n\n\0');
+    expect(socket.frames[0]!.headers['heart-beat']).toBe('1000,1000');
+    expect(s.plan).toEqual({ sendEveryMs: 2000, expectEveryMs: 0 });
+    expect(wakes.at(-1)).toBe(clock.now() + 2000);
+    clock.advance(1999);
+    s.tick();
+    expect(socket.beats).toBe(0);
+    clock.advance(1);
+    s.tick();
+    expect(socket.beats).toBe(1);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('HUB-STOMP-11 a client silent past twice its interval gets ERROR and is closed; anything it sends keeps it alive', async () => {
+    const { s, socket, clock, hub } = await session({ send: 0, receive: 500 });
+    s.receive('CONNECT\naccept-version:1.2\nheart-beat:1000,0\n\n\0');
+    expect(s.plan).toEqual({ sendEveryMs: 0, expectEveryMs: 1000 });
+    s.receive('SUBSCRIBE\nid:1\ndestination:/hub/fhircast/t/Patient-open\n\n\0');
+    clock.advance(1900);
+    s.receive('\n'); // a heart-beat from the client
+    clock.advance(1900);
+    s.tick();
+    expect(socket.closedWith).toBeUndefined();
+    clock.advance(101);
+    s.tick();
+    expect(socket.commands()).toEqual(['CONNECTED', 'ERROR']);
+    expect(socket.frames[1]!.headers.message).toMatch(/heart-beat/);
+    expect(socket.closedWith?.code).toBe(1008);
+    // A silent peer is a dropped connection to the engine: its subscription is gone.
+    expect(hub.inspect().topics.find((t) => t.topic === 't')?.subscribers ?? []).toHaveLength(0);
+  });
+
+  it('HUB-STOMP-11 with 0 on either side no heart-beats are sent or expected', async () => {
+    const { s, socket, clock } = await session();
+    s.receive('CONNECT\naccept-version:1.2\nheart-beat:0,0\n\n\0');
+    expect(s.nextDeadline()).toBeUndefined();
+    clock.advance(60_000);
+    s.tick();
+    expect(socket.beats).toBe(0);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('HUB-STOMP-11 a malformed heart-beat header gets ERROR and a close', async () => {
+    const { s, socket } = await session();
+    s.receive('CONNECT\naccept-version:1.2\nheart-beat:often\n\n\0');
+    expect(socket.commands()).toEqual(['ERROR']);
+    expect(socket.closedWith?.code).toBe(1008);
+  });
+});
+
+describe('HUB-STOMP-12 bad input on the STOMP door', () => {
+  async function door() {
+    const made = await makeHub();
+    const wire = createWireHandler(made.hub, { hubUrl: HUB_URL });
+    const socket = new ClientEnd();
+    const handle = wire.acceptSocket(STOMP_URL, socket)!;
+    return { ...made, wire, socket, handle };
+  }
+
+  const cases: Array<[string, string | Uint8Array, RegExp]> = [
+    ['garbage', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n\0', /not a STOMP frame|command/],
+    ['binary garbage', new Uint8Array([0xff, 0xfe, 0x0a, 0x0a, 0x00]), /UTF-8|not a STOMP frame/],
+    ['an unknown command', 'CONNECT\naccept-version:1.2\n\n\0FROB\n\n\0', /unknown command FROB/],
+    ['a frame before CONNECT', 'SEND\ndestination:/hub/fhircast/t/Patient-open\n\n{}\0', /before CONNECT/],
+    ['a second CONNECT', 'CONNECT\naccept-version:1.2\n\n\0CONNECT\naccept-version:1.2\n\n\0', /already connected/],
+    ['a bad destination', 'CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\nid:1\ndestination:/queue/x\n\n\0', /destination/],
+    ['SUBSCRIBE without id', 'CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\ndestination:/hub/fhircast/t/Patient-open\n\n\0', /needs the header id/],
+    ['a bad ack mode', 'CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\nid:1\nack:sometimes\ndestination:/hub/fhircast/t/Patient-open\n\n\0', /ack/],
+    ['UNSUBSCRIBE of an unknown id', 'CONNECT\naccept-version:1.2\n\n\0UNSUBSCRIBE\nid:9\n\n\0', /no subscription/],
+    ['a SEND body that is not JSON', 'CONNECT\naccept-version:1.2\n\n\0SEND\ndestination:/hub/fhircast/t/Patient-open\n\n{nope\0', /not JSON/],
+    ['a SEND to a wildcard', 'CONNECT\naccept-version:1.2\n\n\0SEND\ndestination:/hub/fhircast/t/*\n\n{}\0', /one event/],
+  ];
+  for (const [what, input, reason] of cases) {
+    it(`HUB-STOMP-12 ${what} gets ERROR with a reason and a close; the hub keeps serving`, async () => {
+      const { socket, handle, hub, wire } = await door();
+      handle.receive(input);
+      await Promise.resolve();
+      expect(socket.commands().at(-1)).toBe('ERROR');
+      expect(socket.frames.at(-1)!.headers.message).toMatch(reason);
+      expect(JSON.parse(socket.frames.at(-1)!.body).resourceType).toBe('OperationOutcome');
+      expect(socket.closedWith?.code).toBe(1008);
+      expect(hub.inspect().topics.flatMap((t) => t.subscribers)).toHaveLength(0);
+      // Frames after the close change nothing, and another connection works.
+      handle.receive('SEND\ndestination:/hub/fhircast/t/Patient-open\n\n{"context":[{"key":"patient","resource":{"resourceType":"Patient","id":"p"}}]}\0');
+      expect(hub.getContext('t')).toEqual({ 'context.type': '', context: [] });
+      const next = new ClientEnd();
+      wire.acceptSocket(STOMP_URL, next)!.receive('CONNECT\naccept-version:1.2\n\n\0');
+      expect(next.commands()).toEqual(['CONNECTED']);
+    });
+  }
+
+  it('HUB-STOMP-12 a frame over 1 MiB gets ERROR (413) and a close with 1009', async () => {
+    const { socket, handle } = await door();
+    handle.receive('CONNECT\naccept-version:1.2\n\n\0');
+    handle.receive(`SEND\ndestination:/hub/fhircast/t/Patient-open\n\n${'x'.repeat(1024 * 1024)}\0`);
+    expect(socket.commands()).toEqual(['CONNECTED', 'ERROR']);
+    expect(socket.frames[1]!.headers.status).toBe('413');
+    expect(socket.closedWith?.code).toBe(1009);
+  });
+
+  it('HUB-STOMP-12 a frame just under 1 MiB is accepted (the limit is the STOMP door\'s, not the STU3 answer cap)', async () => {
+    const { socket, handle } = await door();
+    handle.receive('CONNECT\naccept-version:1.2\n\n\0');
+    const pad = 'x'.repeat(1024 * 1024 - 300);
+    handle.receive(`SEND\ndestination:/hub/fhircast/t/Patient-open\nreceipt:big\n\n{"context":[{"key":"patient","resource":{"resourceType":"Patient","id":"p","text":{"status":"generated","div":"${pad}"}}}]}\0`);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
+  });
+});
