@@ -359,3 +359,34 @@ describe('HUB-STOMP-13 transactions', () => {
     expect(await (await fetch(`${hubUrl}/${topic}`)).json()).toEqual({ 'context.type': '', context: [] });
   });
 });
+
+describe('HUB-STOMP-10 one topic, two channels', () => {
+  it('HUB-STOMP-10 a STOMP app and an STU3 app on one topic get the same events in the same order, whichever of them publishes', async () => {
+    const { stompUrl, hubUrl } = await serve();
+    const topic = topicName();
+    const stu3 = await stu3Subscriber(hubUrl, topic, 'Patient-open');
+    const app = new StompApp(stompUrl);
+    await app.connected;
+    app.subscribe(dest('hub', topic, 'Patient-open'), { receipt: 's' });
+    await new Promise((resolve) => app.client.watchForReceipt('s', resolve));
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const fromStomp = patientOpen(topic, `s-${i}`);
+      const fromStu3 = patientOpen(topic, `h-${i}`);
+      // Both sides publish without waiting for each other: the hub's order is the order everyone sees.
+      void app.sendWithReceipt(dest('hub', topic, 'Patient-open'), fromStomp);
+      void httpPublish(hubUrl, fromStu3);
+      ids.push(fromStomp.id, fromStu3.id);
+    }
+    const overStomp: string[] = [];
+    const overStu3: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      overStomp.push((await app.nextEvent()).body.id);
+      const n = await stu3.nextEvent('Patient-open');
+      stu3.ack(n);
+      overStu3.push(n.id);
+    }
+    expect(overStomp.slice().sort()).toEqual(ids.slice().sort());
+    expect(overStu3).toEqual(overStomp);
+  });
+});
