@@ -179,3 +179,34 @@ for (const mode of MODES) {
     expect(wellKnown['tabcast.protocols'].map((p: any) => p.name)).toEqual(['websocket', 'stomp', 'context']);
   });
 }
+
+test('HUB-STOMP-10 HUB-PULL-02 the demo: reporting over STOMP (?channel=stomp) next to typed apps, and the inspector\'s channel column', async ({ context }) => {
+  const errors: string[] = [];
+  const launcher = await context.newPage();
+  launcher.on('pageerror', (e) => errors.push(String(e)));
+  await launcher.goto('/');
+  await expect(launcher.locator('#status')).toHaveText(/^Session /, { timeout: 15_000 });
+  const stompHref = (await launcher.locator('#link-reporting-stomp').getAttribute('href'))!;
+  const inspectorHref = (await launcher.locator('#link-inspector').getAttribute('href'))!;
+  const worklistHref = (await launcher.locator('#link-worklist').getAttribute('href'))!;
+  expect(stompHref).toMatch(/channel=stomp&topic=/);
+  const reporting = await context.newPage();
+  reporting.on('pageerror', (e) => errors.push(String(e)));
+  await reporting.goto(stompHref);
+  await expect(reporting.locator('#status')).toHaveText('Connected', { timeout: 15_000 });
+  const worklist = await context.newPage();
+  await worklist.goto(worklistHref);
+  const inspector = await context.newPage();
+  await inspector.goto(inspectorHref);
+  const row = inspector.locator('#subscribers tbody tr', { hasText: 'Reporting (STOMP)' });
+  await expect(row).toContainText('stomp', { timeout: 15_000 });
+  await expect(inspector.locator('#subscribers tbody tr', { hasText: 'Worklist' })).toContainText('typed');
+  // A context change reaches the STOMP app, which ACKs it (the inspector's last-ack column says 200).
+  const topic = new URL(stompHref, 'http://x').searchParams.get('topic')!;
+  await launcher.evaluate(async (t) => {
+    const hub = await (window as any).Tabcast.connect({ appName: 'Test publisher' });
+    await hub.publish(t, { 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'pt-demo' } }] });
+  }, topic);
+  await expect(row).toContainText('200', { timeout: 15_000 });
+  expect(errors).toEqual([]);
+});
