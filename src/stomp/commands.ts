@@ -114,7 +114,7 @@ async function send(session: FrameContext, frame: StompFrame): Promise<void> {
   try {
     if (headerOf(frame, 'transaction') !== undefined) throw new HubError(501, 'not-supported', 'transactions are not supported');
     const destination = sendDestination(headerOf(frame, 'destination'));
-    const request = sendRequest(frame.body, destination, () => `${session.options.sessionId}-send-${session.newToken()}`);
+    const request = sendRequest(frame.body, destination, () => `stomp-${session.newToken()}`);
     await session.options.hub.publish(request);
   } catch (error) {
     session.fail(error, { receipt: receiptId });
