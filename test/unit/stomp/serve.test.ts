@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../support/harness.js';
+import { DIST_MISSING, HubProcess } from '../server/support.js';
 import { RawStomp, StompApp, cleanup, nextLog, httpPublish, patientOpen, serve, studyOpen, stu3Subscriber, topicName } from './support.js';
 
 afterEach(cleanup);
@@ -388,5 +389,27 @@ describe('HUB-STOMP-10 one topic, two channels', () => {
     }
     expect(overStomp.slice().sort()).toEqual(ids.slice().sort());
     expect(overStu3).toEqual(overStomp);
+  });
+});
+
+describe.skipIf(DIST_MISSING)('HUB-STOMP-01 the real `tabcast serve` process (needs npm run build)', () => {
+  it('HUB-STOMP-01 HUB-STOMP-05 HUB-PULL-01 node bin/tabcast.js serve offers STOMP at {hub.url}/websocket: stompjs sends, another stompjs app gets it, pull context shows it', async () => {
+    const proc = await HubProcess.start(['--port', '0']);
+    try {
+      const stompUrl = `${proc.url.replace(/^http/, 'ws')}/websocket`;
+      const topic = topicName();
+      const reader = new StompApp(stompUrl);
+      const writer = new StompApp(stompUrl);
+      await Promise.all([reader.connected, writer.connected]);
+      reader.subscribe(dest('app', topic, 'Patient-open'), { receipt: 'r' });
+      await new Promise((resolve) => reader.client.watchForReceipt('r', resolve));
+      const open = patientOpen(topic, 'p-bin');
+      await writer.sendWithReceipt(dest('hub', topic, 'Patient-open'), open);
+      expect((await reader.nextEvent()).body.id).toBe(open.id);
+      const pulled = (await (await fetch(`${proc.url}/${topic}/context`)).json()) as any;
+      expect(pulled).toMatchObject({ id: open.id, event: { 'hub.topic': topic, 'hub.event': 'Patient-open' } });
+    } finally {
+      await proc.stop();
+    }
   });
 });

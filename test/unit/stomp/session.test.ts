@@ -155,3 +155,38 @@ describe('HUB-STOMP-12 bad input on the STOMP door', () => {
     expect(socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
   });
 });
+
+describe('HUB-STOMP-08 acknowledgement modes on the session', () => {
+  async function twoMessages(ack: 'client' | 'client-individual') {
+    const { s, socket, hub } = await session({ send: 0, receive: 0 });
+    s.receive(`CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\nid:1\nack:${ack}\ndestination:/hub/fhircast/t/Patient-open\n\n\0`);
+    for (const p of ['p1', 'p2']) await hub.publish({ id: `ev-${p}`, event: { 'hub.topic': 't', 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: p } }] } });
+    const messages = socket.frames.filter((f) => f.command === 'MESSAGE');
+    expect(messages.map((m) => m.headers['message-id'])).toEqual(['ev-p1', 'ev-p2']);
+    const pending = () => hub.inspect().topics.find((t) => t.topic === 't')!.subscribers[0]!.pending;
+    expect(pending()).toBe(2);
+    return { s, messages, pending };
+  }
+
+  it('HUB-STOMP-08 in client mode an ACK also answers every earlier MESSAGE of the subscription', async () => {
+    const { s, messages, pending } = await twoMessages('client');
+    s.receive(`ACK\nid:${messages[1]!.headers.ack}\n\n\0`);
+    expect(pending()).toBe(0);
+  });
+
+  it('HUB-STOMP-08 in client-individual mode an ACK answers only its MESSAGE; a repeated or unknown ACK changes nothing', async () => {
+    const { s, messages, pending } = await twoMessages('client-individual');
+    s.receive(`ACK\nid:${messages[1]!.headers.ack}\n\n\0`);
+    expect(pending()).toBe(1);
+    s.receive(`ACK\nid:${messages[1]!.headers.ack}\n\n\0ACK\nid:nope\n\n\0`);
+    expect(pending()).toBe(1);
+    s.receive(`ACK\nid:${messages[0]!.headers.ack}\n\n\0`);
+    expect(pending()).toBe(0);
+  });
+
+  it('HUB-STOMP-08 in client mode a NACK answers only the MESSAGE it names', async () => {
+    const { s, messages, pending } = await twoMessages('client');
+    s.receive(`NACK\nid:${messages[1]!.headers.ack}\nstatus:409\n\n\0`);
+    expect(pending()).toBe(1);
+  });
+});
