@@ -5,11 +5,13 @@
  * secret, SEND until its change is accepted or refused) holds back the ones after it, so a refused
  * SEND is the last thing the connection does.
  */
-import { HubError, isHubError } from '../protocol/index.js';
+import { HubError } from '../protocol/index.js';
 import type { ConnectionHandle } from '../hub/index.js';
 import { dispatchFrame, type FrameContext } from './commands.js';
+import { errorAnswer } from './error-frame.js';
 import { encodeFrame, HEART_BEAT, StompProtocolError, type StompFrame } from './frame.js';
 import type { HeartBeatOffer, HeartBeatPlan } from './heart-beat.js';
+import { Liveness } from './liveness.js';
 import { StompParser } from './parser.js';
 import type { StompHub } from './stomp-hub.js';
 import type { StompSubscription, SubscriptionHost } from './subscription.js';
@@ -53,20 +55,26 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
   state: 'new' | 'connected' | 'closed' = 'new';
   /** CONNECT's `client-id` or `login`: the name SyncErrors give this client's subscriptions. */
   subscriberName: string | undefined;
-  plan: HeartBeatPlan = { sendEveryMs: 0, expectEveryMs: 0 };
+  readonly liveness: Liveness;
   readonly subscriptions = new Map<string, StompSubscription>();
   private readonly tokens = new Map<string, StompSubscription>();
   private readonly parser: StompParser;
   private readonly queue: Item[] = [];
   private busy = false;
   private tokenCount = 0;
-  private lastHeard: number;
-  private lastSent: number;
-  private armedAt: number | undefined;
 
   constructor(readonly options: StompSessionOptions) {
     this.parser = new StompParser(options.maxFrameBytes);
-    this.lastHeard = this.lastSent = options.now();
+    this.liveness = new Liveness(options.now(), options.onWake);
+  }
+
+  /** The heart-beats agreed on CONNECT. */
+  get plan(): HeartBeatPlan {
+    return this.liveness.plan;
+  }
+
+  set plan(plan: HeartBeatPlan) {
+    this.liveness.plan = plan;
   }
 
   // ---- input from the door ----------------------------------------------------------------
@@ -76,7 +84,7 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     if (this.state === 'closed') return;
     const chunk = typeof data === 'string' || data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : undefined;
     if (chunk === undefined) return;
-    this.lastHeard = this.options.now();
+    this.liveness.heard(this.options.now());
     try {
       for (const frame of this.parser.push(chunk).frames) this.queue.push({ frame });
     } catch (error) {
@@ -94,25 +102,20 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
 
   /** Runs what is due: the hub's heart-beat, and the close of a client silent past twice its interval. */
   tick(): void {
-    this.armedAt = undefined;
+    const due = this.liveness.due(this.options.now());
     if (this.state !== 'connected') return this.rearm();
-    const now = this.options.now();
-    const { sendEveryMs, expectEveryMs } = this.plan;
-    if (expectEveryMs > 0 && now - this.lastHeard > 2 * expectEveryMs) {
-      this.fail(new HubError(408, 'processing', `no frame or heart-beat from the client for ${now - this.lastHeard} ms (agreed every ${expectEveryMs} ms)`), { engineCode: SILENT_PEER });
+    if (due.silentForMs !== undefined) {
+      const agreed = this.plan.expectEveryMs;
+      this.fail(new HubError(408, 'processing', `no frame or heart-beat from the client for ${due.silentForMs} ms (agreed every ${agreed} ms)`), { engineCode: SILENT_PEER });
       return;
     }
-    if (sendEveryMs > 0 && now - this.lastSent >= sendEveryMs) this.sendRaw(HEART_BEAT);
+    if (due.beat) this.sendRaw(HEART_BEAT);
     this.rearm();
   }
 
   /** The next time `tick()` has work, if any. */
   nextDeadline(): number | undefined {
-    if (this.state !== 'connected') return undefined;
-    const times: number[] = [];
-    if (this.plan.sendEveryMs > 0) times.push(this.lastSent + this.plan.sendEveryMs);
-    if (this.plan.expectEveryMs > 0) times.push(this.lastHeard + 2 * this.plan.expectEveryMs + 1);
-    return times.length === 0 ? undefined : Math.min(...times);
+    return this.state === 'connected' ? this.liveness.nextDeadline() : undefined;
   }
 
   // ---- SubscriptionHost ---------------------------------------------------------------------
@@ -161,24 +164,10 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
    */
   fail(error: unknown, extra: { receipt?: string; subscription?: string; engineCode?: number } = {}): void {
     if (this.state === 'closed') return;
-    const tooBig = error instanceof StompProtocolError && error.tooLarge;
-    let hubError: HubError;
-    if (isHubError(error)) hubError = error;
-    else if (error instanceof StompProtocolError) hubError = new HubError(tooBig ? 413 : 400, tooBig ? 'too-long' : 'structure', error.message);
-    else {
-      this.options.onInternalError?.(error);
-      hubError = new HubError(500, 'exception', 'the hub failed to process this frame; it keeps serving');
-    }
-    const headers: Array<[string, string]> = [
-      ['message', hubError.message],
-      ['status', String(hubError.status)],
-      ['content-type', 'application/fhir+json'],
-    ];
-    if (extra.receipt !== undefined) headers.push(['receipt-id', extra.receipt]);
-    if (extra.subscription !== undefined) headers.push(['subscription', extra.subscription]);
-    this.write({ command: 'ERROR', headers, body: JSON.stringify(hubError.outcome) });
+    const answer = errorAnswer(error, extra, this.options.onInternalError);
+    this.write(answer.frame);
     this.end(extra.engineCode ?? 1000);
-    this.closeSocket(tooBig ? CLOSE_TOO_BIG : CLOSE_AFTER_ERROR, hubError.message);
+    this.closeSocket(answer.tooLarge ? CLOSE_TOO_BIG : CLOSE_AFTER_ERROR, answer.reason);
   }
 
   /** DISCONNECT: subscriptions end quietly, then the socket closes normally. */
@@ -210,7 +199,7 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
   }
 
   private sendRaw(text: string): void {
-    this.lastSent = this.options.now();
+    this.liveness.sent(this.options.now());
     try {
       this.options.socket.send(text);
     } catch {
@@ -247,16 +236,8 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     }
   }
 
-  /** Reports the next deadline when it is earlier than the one the door already waits for. */
+  /** Reports the next deadline to the door when it moved earlier. */
   rearm(): void {
-    const at = this.nextDeadline();
-    if (at === undefined) {
-      if (this.armedAt !== undefined) this.options.onWake?.(undefined);
-      this.armedAt = undefined;
-      return;
-    }
-    if (this.armedAt !== undefined && this.armedAt <= at) return;
-    this.armedAt = at;
-    this.options.onWake?.(at);
+    this.liveness.rearm(this.state === 'connected');
   }
 }
