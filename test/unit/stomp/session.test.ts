@@ -190,3 +190,17 @@ describe('HUB-STOMP-08 acknowledgement modes on the session', () => {
     expect(pending()).toBe(1);
   });
 });
+
+describe('HUB-STOMP-04 MESSAGE names (HUB-LEGACY-03)', () => {
+  it('HUB-STOMP-04 a SUBSCRIBE under a 2019 name gets MESSAGEs under that name, in destination and body; a case-insensitive name gets the STU3 spelling', async () => {
+    const { s, socket, hub } = await session({ send: 0, receive: 0 });
+    s.receive('CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\nid:legacy\ndestination:/hub/fhircast/t/open-imaging-study\n\n\0SUBSCRIBE\nid:stu3\ndestination:/app/fhircast/t/imagingstudy-OPEN\n\n\0');
+    await hub.publish({ id: 'ev-1', event: { 'hub.topic': 't', 'hub.event': 'ImagingStudy-open', context: [{ key: 'study', resource: { resourceType: 'ImagingStudy', id: 's1' } }] } });
+    const messages = socket.frames.filter((f) => f.command === 'MESSAGE');
+    const bySub = Object.fromEntries(messages.map((m) => [m.headers.subscription, m]));
+    expect(bySub.legacy!.headers.destination).toBe('/app/fhircast/t/open-imaging-study');
+    expect(JSON.parse(bySub.legacy!.body).event['hub.event']).toBe('open-imaging-study');
+    expect(bySub.stu3!.headers.destination).toBe('/app/fhircast/t/ImagingStudy-open');
+    expect(JSON.parse(bySub.stu3!.body).event['hub.event']).toBe('ImagingStudy-open');
+  });
+});
