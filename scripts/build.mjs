@@ -60,13 +60,17 @@ await build({
           // Only the modules named here go to the shared core, not everything they import: the
           // subscription-request parser (used by the wire alone) would otherwise ride along into the first load.
           includeDependenciesRecursively: false,
-          groups: [{ name: 'core', test: (id) => CORE_MODULES.test(id) }],
+          groups: [
+            { name: 'core', test: (id) => CORE_MODULES.test(id) },
+            // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: loaded with either.
+            { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+          ],
         },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (+ tabcast-core.js; on demand tabcast-wire.js, tabcast-bridge.js)');
+console.log('built dist/tabcast-worker.js (+ tabcast-core.js; on demand tabcast-wire.js, tabcast-bridge.js, tabcast-stomp.js)');
 
 await build({
   ...common,
