@@ -133,6 +133,10 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
     this.tokens.set(token, subscription);
   }
 
+  forget(token: string): void {
+    this.tokens.delete(token);
+  }
+
   /** The subscription that issued an ack token, if it is still there. */
   subscriptionOf(token: string): StompSubscription | undefined {
     const sub = this.tokens.get(token);

@@ -7,6 +7,9 @@ import type { ConnectionHandle, SubscriberChannel } from '../hub/index.js';
 import { messageDestination, type Destination } from './destination.js';
 import type { StompFrame } from './frame.js';
 
+/** Unanswered MESSAGEs remembered per subscription, as the engine bounds its pending answers per connection. */
+const MAX_UNANSWERED = 1000;
+
 /** The three acknowledgement modes of STOMP 1.2. */
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
@@ -25,6 +28,8 @@ export interface SubscriptionHost {
   newToken(): string;
   /** Registers a token as naming a MESSAGE of this subscription. */
   remember(token: string, subscription: StompSubscription): void;
+  /** Forgets a token (its MESSAGE is no longer waited for). */
+  forget(token: string): void;
   /** The engine ended the subscription on its own (ack timeout): ERROR naming it, then close. */
   endedByHub(subscription: StompSubscription, reason: string): void;
   /** The engine closed the channel without a denial (shutdown, 1001). */
@@ -49,6 +54,11 @@ export class StompSubscription {
     readonly endpoint: string,
     private readonly host: SubscriptionHost,
   ) {}
+
+  /** How many MESSAGEs wait for an ACK or NACK. */
+  get waiting(): number {
+    return this.unanswered.size;
+  }
 
   /** The channel the engine delivers this subscription's frames to. */
   channel(): SubscriberChannel {
@@ -107,6 +117,12 @@ export class StompSubscription {
     if (this.ack !== 'auto') {
       const token = this.host.newToken();
       headers.push(['ack', token]);
+      if (this.unanswered.size >= MAX_UNANSWERED) {
+        // With the ack timeout off a client may never answer: keep memory bounded, oldest first.
+        const oldest = this.unanswered.keys().next().value!;
+        this.unanswered.delete(oldest);
+        this.host.forget(oldest);
+      }
       this.unanswered.set(token, notification.id);
       this.host.remember(token, this);
     }

@@ -204,3 +204,25 @@ describe('HUB-STOMP-04 MESSAGE names (HUB-LEGACY-03)', () => {
     expect(JSON.parse(bySub.stu3!.body).event['hub.event']).toBe('ImagingStudy-open');
   });
 });
+
+describe('HUB-STOMP-12 memory stays bounded', () => {
+  it('HUB-STOMP-12 with the ack timeout off, a client-mode subscriber that never answers keeps at most 1000 MESSAGEs waiting', async () => {
+    const made = await makeHub({ ackTimeoutMs: 0 });
+    const socket = new ClientEnd();
+    const s = new StompSession({ hub: made.hub, socket, now: made.clock.now, sessionId: 'sess', maxFrameBytes: 4096, heartBeat: { send: 0, receive: 0 }, serverName: 'tabcast/test' });
+    s.receive('CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\nid:1\nack:client-individual\ndestination:/hub/fhircast/t/Patient-open\n\n\0');
+    const published: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 1010; i++) published.push(made.hub.publish({ id: `ev-${i}`, event: { 'hub.topic': 't', 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'p' } }] } }));
+    await Promise.all(published);
+    const messages = socket.frames.filter((f) => f.command === 'MESSAGE');
+    expect(messages).toHaveLength(1010);
+    expect(s.subscriptions.get('1')!.waiting).toBe(1000);
+    // The oldest tokens are forgotten: answering one changes nothing; the newest still works.
+    const pending = () => made.hub.inspect().topics.find((t) => t.topic === 't')!.subscribers[0]!.pending;
+    const before = pending();
+    s.receive(`ACK\nid:${messages[0]!.headers.ack}\n\n\0`);
+    expect(pending()).toBe(before);
+    s.receive(`ACK\nid:${messages[1009]!.headers.ack}\n\n\0`);
+    expect(pending()).toBe(before - 1);
+  });
+});
