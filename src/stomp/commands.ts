@@ -15,6 +15,8 @@ import { StompSubscription, type AckMode } from './subscription.js';
 export type FrameContext = StompSession;
 
 const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individual'];
+/** SUBSCRIBEs one connection may hold: a bridge needs one per catalog event, an app a handful. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 const DEFAULT_HEART_BEAT = { send: 10_000, receive: 10_000 };
 const BEARER = /^Bearer[ \t]+(\S.*)$/i;
 
@@ -85,6 +87,7 @@ function connected(session: FrameContext, frame: StompFrame, offer: ReturnType<t
 function subscribe(session: FrameContext, frame: StompFrame): void {
   const id = required(frame, 'id');
   if (session.subscriptions.has(id)) throw badRequest(`subscription id ${JSON.stringify(id)} is already in use on this connection`, 'conflict');
+  if (session.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) throw new HubError(429, 'processing', `one STOMP connection may hold at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions`);
   const destination = subscribeDestination(headerOf(frame, 'destination'));
   const ackText = headerOf(frame, 'ack') ?? 'auto';
   const ack = ACK_MODES.find((m) => m === ackText);

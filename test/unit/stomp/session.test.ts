@@ -226,3 +226,16 @@ describe('HUB-STOMP-12 memory stays bounded', () => {
     expect(pending()).toBe(before - 1);
   });
 });
+
+describe('HUB-STOMP-12 subscriptions per connection are bounded', () => {
+  it('HUB-STOMP-12 the 101st SUBSCRIBE on one connection gets ERROR 429 and a close; its subscriptions end', async () => {
+    const { s, socket, hub } = await session({ send: 0, receive: 0 });
+    s.receive('CONNECT\naccept-version:1.2\n\n\0');
+    for (let i = 0; i < 101; i++) s.receive(`SUBSCRIBE\nid:${i}\ndestination:/hub/fhircast/t/Patient-open\n\n\0`);
+    expect(socket.commands().filter((c) => c === 'ERROR')).toHaveLength(1);
+    expect(socket.commands().at(-1)).toBe('ERROR');
+    expect(socket.frames.at(-1)!.headers.status).toBe('429');
+    expect(socket.closedWith?.code).toBe(1008);
+    expect(hub.inspect().topics.find((t) => t.topic === 't')?.subscribers ?? []).toHaveLength(0);
+  });
+});
