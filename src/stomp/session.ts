@@ -9,7 +9,7 @@ import { HubError } from '../protocol/index.js';
 import type { ConnectionHandle } from '../hub/index.js';
 import { dispatchFrame, type FrameContext } from './commands.js';
 import { errorAnswer } from './error-frame.js';
-import { encodeFrame, HEART_BEAT, StompProtocolError, type StompFrame } from './frame.js';
+import { encodeFrame, headerOf, HEART_BEAT, StompProtocolError, type StompFrame } from './frame.js';
 import type { HeartBeatOffer, HeartBeatPlan } from './heart-beat.js';
 import { Liveness } from './liveness.js';
 import { StompParser } from './parser.js';
@@ -220,17 +220,19 @@ export class StompSession implements ConnectionHandle, SubscriptionHost {
         this.fail(item.failure);
         return;
       }
+      // An ERROR names the frame it answers by that frame's receipt, as STOMP 1.2 advises.
+      const receipt = headerOf(item.frame, 'receipt');
       let waiting: Promise<void> | void;
       try {
         waiting = dispatchFrame(this as FrameContext, item.frame);
       } catch (error) {
-        this.fail(error);
+        this.fail(error, { receipt });
         return;
       }
       if (waiting) {
         this.busy = true;
         waiting
-          .catch((error: unknown) => this.fail(error))
+          .catch((error: unknown) => this.fail(error, { receipt }))
           .finally(() => {
             this.busy = false;
             this.pump();

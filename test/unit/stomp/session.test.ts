@@ -239,3 +239,11 @@ describe('HUB-STOMP-12 subscriptions per connection are bounded', () => {
     expect(hub.inspect().topics.find((t) => t.topic === 't')?.subscribers ?? []).toHaveLength(0);
   });
 });
+
+describe('HUB-STOMP-13 ERROR names the refused frame', () => {
+  it('HUB-STOMP-13 BEGIN with a receipt gets ERROR "transactions are not supported" with that receipt-id', async () => {
+    const { s, socket } = await session({ send: 0, receive: 0 });
+    s.receive('CONNECT\naccept-version:1.2\n\n\0BEGIN\ntransaction:t1\nreceipt:begin-1\n\n\0');
+    expect(socket.frames.at(-1)).toMatchObject({ command: 'ERROR', headers: { message: 'transactions are not supported', status: '501', 'receipt-id': 'begin-1' } });
+  });
+});
