@@ -35,7 +35,9 @@ await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast
 // first load is tabcast-worker.js + tabcast-core.js (the protocol model); the STU3 surface of
 // hub.fetch/hub.WebSocket (tabcast-wire.js) and the bridge (tabcast-bridge.js) load on first use.
 /** Modules the worker, the wire and the bridge all use: the protocol model and its zod schemas. */
-const CORE_MODULES = /[\\/]src[\\/](protocol[\\/](?!subscription-request)|wire[\\/](endpoints|types)|bridge[\\/]key|hub[\\/]sync-errors)|[\\/]node_modules[\\/]zod[\\/]/;
+// hub/ids is here because the wire uses it too (STOMP session ids, pull-context ids): a lazy chunk that
+// imported it from tabcast-worker.js would load a second copy of the worker when the worker's URL has a query.
+const CORE_MODULES = /[\\/]src[\\/](protocol[\\/](?!subscription-request)|wire[\\/](endpoints|types)|bridge[\\/]key|hub[\\/](sync-errors|ids))|[\\/]node_modules[\\/]zod[\\/]/;
 await build({
   ...common,
   build: {
