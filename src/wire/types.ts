@@ -15,6 +15,13 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /**
+   * Asked before a new subscription is made (a subscribe without hub.channel.endpoint); throwing
+   * a HubError refuses it with that status, e.g. 429 for a client over its share (HUB-SEC-14).
+   */
+  admitSubscription?: (request: Request) => void;
+  /** Told of each new subscription and the request that made it. */
+  onSubscribed?: (request: Request, endpointId: string) => void;
 }
 
 /** The hub side of a WebSocket-shaped transport. */
@@ -32,7 +39,8 @@ export interface WireHandler {
   /**
    * Attaches a socket opened to `url`. Returns the handle to feed incoming text frames and the
    * close code into, or undefined when `url` is not a live endpoint (the door answers 404).
-   * A frame over the body limit closes the socket with 1009 (HUB-SEC-08).
+   * A frame over 64 KiB (or the body limit, if smaller) closes the socket with 1009 before any
+   * parse (HUB-SEC-08, HUB-SEC-13).
    */
   acceptSocket(url: string, socket: WireSocket): ConnectionHandle | undefined;
   /** True when `url` is a live endpoint (checked before upgrading). */
