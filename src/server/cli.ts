@@ -50,6 +50,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
       publicUrl: args.publicUrl,
+      allowHosts: args.allowHosts,
+      maxConnectionsPerIp: args.maxConnectionsPerIp,
+      maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       log: io.err,
     });
   } catch (error) {

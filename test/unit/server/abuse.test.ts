@@ -8,6 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HubLogEntry } from '../../../src/hub/index.js';
+import { parseCommandLine, USAGE, UsageError } from '../../../src/server/args.js';
 import { startServer, type ServerOptions } from '../../../src/server/index.js';
 import { hostCheck, hostName } from '../../../src/server/host-check.js';
 import { applyTimeouts, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from '../../../src/server/peer-limits.js';
@@ -240,5 +241,16 @@ describe('issue #19 M3/L3: slow readers and big answer frames (HUB-SEC-13)', () 
     const event = { timestamp: new Date().toISOString(), id: 'l3', event: { 'hub.topic': 'T-l3', 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'p1' } }] } };
     expect((await publish(server.url, event)).status).toBe(202);
     expect((await atLimit.sock.nextEvent('Patient-open')).id).toBe('l3');
+  });
+});
+
+describe('issue #19: the serve flags (HUB-SEC-12, HUB-SEC-14)', () => {
+  it('M6 M5 M1 HUB-SEC-12 HUB-SEC-14 --allow-host (repeatable), --max-connections-per-ip and --max-unconnected-per-ip are parsed and checked', () => {
+    const parsed = parseCommandLine(['serve', '--allow-host', 'Hub.LAN', '--allow-host=10.0.0.5', '--max-connections-per-ip', '8', '--max-unconnected-per-ip=20']);
+    expect(parsed).toMatchObject({ command: 'serve', args: { allowHosts: ['hub.lan', '10.0.0.5'], maxConnectionsPerIp: 8, maxUnconnectedPerIp: 20 } });
+    for (const bad of [['--allow-host', 'http://x'], ['--allow-host', 'x:80'], ['--max-connections-per-ip', '0'], ['--max-unconnected-per-ip', 'many']]) {
+      expect(() => parseCommandLine(['serve', ...bad]), bad.join(' ')).toThrow(UsageError);
+    }
+    expect(USAGE).toMatch(/--allow-host NAME[\s\S]*DNS-rebinding/);
   });
 });
