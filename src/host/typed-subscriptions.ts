@@ -7,17 +7,21 @@ import type { ConnectionHandle, Hub, SubscribeResult, SubscriberChannel } from '
 import { conflict, HubError, notFound } from '../protocol/outcome.js';
 import type { HostMessage, TypedSubscribeArgs } from '../link/messages.js';
 import { ABNORMAL_CLOSE } from './socket-relay.js';
+import { CLOSE_TRY_AGAIN_LATER, DEFAULT_PORT_BUDGET_MESSAGES, overBudgetReason, portBudget, type PortBudget } from './port-budget.js';
 
 interface Entry {
   topic: string;
   endpoint: string;
   handle?: ConnectionHandle;
+  budget: PortBudget;
 }
 
 /** What the subscriptions need from their session. */
 export interface TypedSubscriptionsContext {
   hub: Hub;
   post(message: HostMessage): void;
+  /** Unanswered notifications per subscription before it fails (HUB-SEC-13). Default 1024. */
+  portBudgetMessages?: number;
 }
 
 /** A session's typed subscriptions, keyed by the page's subscription ids. */
@@ -31,11 +35,12 @@ export class TypedSubscriptions {
     if (this.entries.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
     const { hub, post } = this.context;
     const result = hub.subscribe({ ...request, autoRenew: true });
-    const entry: Entry = { topic: result.topic, endpoint: result.endpoint };
+    const limit = this.context.portBudgetMessages ?? DEFAULT_PORT_BUDGET_MESSAGES;
+    const entry: Entry = { topic: result.topic, endpoint: result.endpoint, budget: portBudget(limit, () => this.overBudget(subId, entry, limit)) };
     const channel: SubscriberChannel = {
       send: (frame) => {
         // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
-        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat') post({ t: 'event', sub: subId, frame: frame as never });
+        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat' && entry.budget.sending()) post({ t: 'event', sub: subId, frame: frame as never });
       },
       close: (code, reason) => {
         if (this.entries.get(subId) !== entry) return;
@@ -57,7 +62,17 @@ export class TypedSubscriptions {
 
   /** An acknowledgement from the page. */
   answer(subId: string, id: string, status: number): void {
-    this.entries.get(subId)?.handle?.receive({ id, status });
+    const entry = this.entries.get(subId);
+    entry?.budget.answered();
+    entry?.handle?.receive({ id, status });
+  }
+
+  /** A page that stopped answering is a failed delivery: SyncError to the others, subscription ended. */
+  private overBudget(subId: string, entry: Entry, limit: number): void {
+    if (this.entries.get(subId) !== entry) return;
+    this.entries.delete(subId);
+    entry.handle?.closed(CLOSE_TRY_AGAIN_LATER, { endSubscription: true });
+    this.context.post({ t: 'ended', sub: subId, code: CLOSE_TRY_AGAIN_LATER, reason: overBudgetReason(limit) });
   }
 
   /** The session is over: `dead` = the tab vanished (abnormal close), `bye` = unsubscribe, else leave them to the engine's shutdown. */

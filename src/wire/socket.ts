@@ -59,9 +59,15 @@ export function attachSocket(hub: Hub, endpointId: string, socket: WireSocket, b
  */
 function guardedChannel(socket: WireSocket): SubscriberChannel {
   return {
-    send: (frame) => safely(() => socket.send(JSON.stringify(frame))),
+    send: (frame) => safely(() => socket.send(JSON.stringify(frame), expectsAnswer(frame))),
     close: (code, reason) => safely(() => socket.close(code, clampReason(reason))),
   };
+}
+
+/** A notification other than a heartbeat: the subscriber owes an answer to it. */
+function expectsAnswer(frame: object): boolean {
+  const event = (frame as { event?: { 'hub.event'?: unknown } }).event;
+  return event !== undefined && event['hub.event'] !== 'heartbeat';
 }
 
 function safely(action: () => void): void {

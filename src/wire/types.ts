@@ -26,8 +26,11 @@ export interface WireOptions {
 
 /** The hub side of a WebSocket-shaped transport. */
 export interface WireSocket {
-  /** Sends one text frame. */
-  send(text: string): void;
+  /**
+   * Sends one text frame. `expectsAnswer` is true for a notification the subscriber must answer
+   * (not a confirmation, denial or heartbeat), for doors that count unanswered frames (HUB-SEC-13).
+   */
+  send(text: string, expectsAnswer?: boolean): void;
   /** Closes with a WebSocket close code. */
   close(code: number, reason: string): void;
 }
