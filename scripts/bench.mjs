@@ -6,7 +6,8 @@
 //   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
 //   --build            rebuild dist/ first (it is built anyway when missing)
 //   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
-//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile,
+//                      unconnected (subscribe cost from 1 to 100,000 never-connected subscriptions, issue #19)
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
@@ -27,6 +28,7 @@ import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
 import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+import { unconnectedPass, unconnectedText } from '../bench/lib/unconnected.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -38,6 +40,8 @@ const argText = (name, fallback) => {
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
 const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
+// Issue #19: subscribe cost as never-connected subscriptions pile up (bench/lib/unconnected.mjs).
+if (!argText('--only')) sections.add('unconnected');
 const lib = resolve(argText('--lib', root));
 const outName = argText('--out', 'latest');
 const quick = flag('--quick');
@@ -199,6 +203,10 @@ try {
   if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
   if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
   if (have.tabcast && CONFIG.profile && sections.has('profile')) extra.profile = await profilePass(browser, server.origin, distDir, CONFIG.profile, log);
+  if (have.serve && sections.has('unconnected')) {
+    const sizes = quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000];
+    extra.unconnected = await unconnectedPass(lib, { sizes, window: option('--unconnected-window', 1000), concurrency: 8 }, log);
+  }
 } finally {
   meta.load = machineLoad.stop();
   await browser.close();
@@ -253,5 +261,6 @@ function publishResults({ meta, raw, extra }) {
   const foreign = meta.load.foreignCores;
   console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
   console.log(summaryText(rows));
+  if (extra.unconnected) console.log(`\n${unconnectedText(extra.unconnected)}`);
   console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }
