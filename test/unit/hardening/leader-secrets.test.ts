@@ -27,7 +27,7 @@ describe('issue #19 L1: secrets never cross the leader-tab bus in the clear (HUB
     const name = `tabcast-l1-${++busCount}`;
     const heard: unknown[] = [];
     const otherTab = new BroadcastChannel(name);
-    otherTab.onmessage = (event) => heard.push(event.data);
+    otherTab.addEventListener('message', (event) => heard.push(event.data));
     cleanup.push(() => otherTab.close());
 
     const locks = new FakeLocks();

@@ -69,16 +69,18 @@ describe('issue #19 H1: refused input leaves no trace (HUB-SEC-11)', () => {
   }, 120_000);
 });
 
+/** The status and message a subscription request is refused with, or undefined when it is accepted. */
+function refusal(params: Record<string, unknown>): { status: number; message: string } | undefined {
+  try {
+    parseSubscriptionRequest(params);
+  } catch (error) {
+    return error instanceof HubError ? { status: error.status, message: error.message } : undefined;
+  }
+  return undefined;
+}
+
 describe('issue #19 H1: client strings have length limits (HUB-SEC-11)', () => {
   const base = { 'hub.mode': 'subscribe', 'hub.channel.type': 'websocket', 'hub.topic': 't', 'hub.events': 'patient-open' };
-  const refusal = (params: Record<string, unknown>) => {
-    try {
-      parseSubscriptionRequest(params);
-    } catch (error) {
-      return error instanceof HubError ? { status: error.status, message: error.message } : undefined;
-    }
-    return undefined;
-  };
 
   it('H1 HUB-SEC-11 subscriber.name over the limit is a 400 that names it; at the limit it is kept', () => {
     expect(refusal({ ...base, 'subscriber.name': 'n'.repeat(MAX_SUBSCRIBER_NAME_LENGTH + 1) })).toMatchObject({ status: 400, message: expect.stringContaining('subscriber.name') });
