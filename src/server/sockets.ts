@@ -3,10 +3,18 @@
  * go to the wire's handle, and dead peers are found with ping/pong.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ConnectionHandle } from '../hub/index.js';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { ConnectionHandle } from '../hub/index.js';
 import type { WireHandler } from '../wire/index.js';
+
+/** The socket side of the server. */
+export interface SocketDoor {
+  /** Handles an HTTP upgrade request. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Waits up to `timeoutMs` for open sockets to finish closing, then cuts the rest. */
+  drain(timeoutMs: number): Promise<void>;
+}
 
 /** Unsent bytes a subscriber socket may hold before it counts as a failed delivery (HUB-SEC-13). */
 export const DEFAULT_SOCKET_BUFFER_BUDGET_BYTES = 4 * 1024 * 1024;
@@ -19,14 +27,6 @@ export interface SocketDoorOptions {
   bufferBudgetBytes?: number;
   /** Told of each socket attached to a live endpoint, by the endpoint's URL. */
   onAccepted?: (url: string) => void;
-}
-
-/** The socket side of the server. */
-export interface SocketDoor {
-  /** Handles an HTTP upgrade request. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Waits up to `timeoutMs` for open sockets to finish closing, then cuts the rest. */
-  drain(timeoutMs: number): Promise<void>;
 }
 
 /**

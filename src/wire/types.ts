@@ -11,17 +11,17 @@ export interface WireOptions {
   /** Largest request body in bytes (HUB-CHANGE-07, HUB-SEC-08). Default 1 MiB. */
   bodyLimitBytes?: number;
   /**
-   * Told about failures that are not the client's fault (answered 500 without detail, HUB-SEC-09),
-   * so the door can log them. The error may carry a stack; never send it to a client.
-   */
-  onInternalError?: (error: unknown) => void;
-  /**
    * Asked before a new subscription is made (a subscribe without hub.channel.endpoint); throwing
    * a HubError refuses it with that status, e.g. 429 for a client over its share (HUB-SEC-14).
    */
   admitSubscription?: (request: Request) => void;
   /** Told of each new subscription and the request that made it. */
   onSubscribed?: (request: Request, endpointId: string) => void;
+  /**
+   * Told about failures that are not the client's fault (answered 500 without detail, HUB-SEC-09),
+   * so the door can log them. The error may carry a stack; never send it to a client.
+   */
+  onInternalError?: (error: unknown) => void;
 }
 
 /** The hub side of a WebSocket-shaped transport. */
