@@ -6,8 +6,7 @@
 //   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
 //   --build            rebuild dist/ first (it is built anyway when missing)
 //   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
-//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile,
-//                      unconnected (subscribe cost from 1 to 100,000 never-connected subscriptions, issue #19)
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
@@ -40,7 +39,8 @@ const argText = (name, fallback) => {
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
 const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
-// Issue #19: subscribe cost as never-connected subscriptions pile up (bench/lib/unconnected.mjs).
+// Issue #19: section `unconnected`, subscribe cost from 1 to 100,000 never-connected subscriptions
+// (bench/lib/unconnected.mjs); in every run unless --only leaves it out.
 if (!argText('--only')) sections.add('unconnected');
 const lib = resolve(argText('--lib', root));
 const outName = argText('--out', 'latest');
@@ -260,7 +260,7 @@ function publishResults({ meta, raw, extra }) {
   }
   const foreign = meta.load.foreignCores;
   console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
+  if (extra.unconnected) console.log(`${unconnectedText(extra.unconnected)}\n`);
   console.log(summaryText(rows));
-  if (extra.unconnected) console.log(`\n${unconnectedText(extra.unconnected)}`);
   console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }

@@ -13,7 +13,6 @@ interface Entry {
   topic: string;
   endpoint: string;
   handle?: ConnectionHandle;
-  budget: PortBudget;
 }
 
 /** What the subscriptions need from their session. */
@@ -27,6 +26,8 @@ export interface TypedSubscriptionsContext {
 /** A session's typed subscriptions, keyed by the page's subscription ids. */
 export class TypedSubscriptions {
   private readonly entries = new Map<string, Entry>();
+  /** Unanswered notifications per subscription (HUB-SEC-13); entries that end take theirs along. */
+  private readonly budgets = new WeakMap<Entry, PortBudget>();
 
   constructor(private readonly context: TypedSubscriptionsContext) {}
 
@@ -35,12 +36,13 @@ export class TypedSubscriptions {
     if (this.entries.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
     const { hub, post } = this.context;
     const result = hub.subscribe({ ...request, autoRenew: true });
+    const entry: Entry = { topic: result.topic, endpoint: result.endpoint };
     const limit = this.context.portBudgetMessages ?? DEFAULT_PORT_BUDGET_MESSAGES;
-    const entry: Entry = { topic: result.topic, endpoint: result.endpoint, budget: portBudget(limit, () => this.overBudget(subId, entry, limit)) };
+    const budget = portBudget(limit, () => this.overBudget(subId, entry, limit));
     const channel: SubscriberChannel = {
       send: (frame) => {
         // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
-        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat' && entry.budget.sending()) post({ t: 'event', sub: subId, frame: frame as never });
+        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat' && budget.sending()) post({ t: 'event', sub: subId, frame: frame as never });
       },
       close: (code, reason) => {
         if (this.entries.get(subId) !== entry) return;
@@ -49,6 +51,7 @@ export class TypedSubscriptions {
       },
     };
     this.entries.set(subId, entry);
+    this.budgets.set(entry, budget);
     entry.handle = hub.connect(result.endpoint, channel);
     return result;
   }
@@ -63,7 +66,7 @@ export class TypedSubscriptions {
   /** An acknowledgement from the page. */
   answer(subId: string, id: string, status: number): void {
     const entry = this.entries.get(subId);
-    entry?.budget.answered();
+    if (entry) this.budgets.get(entry)?.answered();
     entry?.handle?.receive({ id, status });
   }
 
