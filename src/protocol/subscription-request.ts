@@ -66,11 +66,9 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
     throw badRequest(`hub.channel.type ${JSON.stringify(channelType)} is not supported: STU3 hubs offer websocket only`, 'not-supported');
   }
   const topic = validateTopic(params['hub.topic']);
+  checkNameLimit(params['subscriber.name']);
   const endpoint = asText('hub.channel.endpoint', params['hub.channel.endpoint']) || undefined;
   const subscriberName = asText('subscriber.name', params['subscriber.name']) || undefined;
-  if (subscriberName !== undefined && subscriberName.length > MAX_SUBSCRIBER_NAME_LENGTH) {
-    throw badRequest(`subscriber.name is longer than ${MAX_SUBSCRIBER_NAME_LENGTH} characters`, 'value');
-  }
 
   if (mode === 'unsubscribe') {
     if (!endpoint) throw badRequest('hub.channel.endpoint is required to unsubscribe', 'required');
@@ -96,6 +94,13 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
   const leaseRaw = params['hub.lease_seconds'] ?? params['hub.lease'];
   const leaseSeconds = leaseRaw === undefined || leaseRaw === null || leaseRaw === '' ? undefined : parseLease(leaseRaw);
   return { mode, topic, events, leaseSeconds, endpoint, subscriberName };
+}
+
+/** Refuses (400) a subscriber.name longer than the hub keeps for a whole lease (HUB-SEC-11). */
+function checkNameLimit(raw: unknown): void {
+  if (typeof raw === 'string' && raw.trim().length > MAX_SUBSCRIBER_NAME_LENGTH) {
+    throw badRequest(`subscriber.name is longer than ${MAX_SUBSCRIBER_NAME_LENGTH} characters`, 'value');
+  }
 }
 
 /** Refuses (400) an event list longer than the hub keeps, or a name longer than any it knows (HUB-SEC-11). */

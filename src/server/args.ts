@@ -11,14 +11,14 @@ export interface ServeArgs {
   dataFile?: string;
   allowOrigins: string[];
   maxConnections?: number;
-  /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
-  publicUrl?: string;
   /** Further Host names the hub answers to (HUB-SEC-12). */
   allowHosts?: string[];
   /** Open connections per remote address (HUB-SEC-14). */
   maxConnectionsPerIp?: number;
   /** Never-connected subscriptions per remote address (HUB-SEC-14). */
   maxUnconnectedPerIp?: number;
+  /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
+  publicUrl?: string;
 }
 
 /** The parsed command line: serve, or print the usage. */
@@ -44,9 +44,6 @@ export const USAGE = `Usage: tabcast serve [options]
   --data FILE             keep topics, open contexts and content in FILE across restarts
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
   --max-connections N     refuse TCP connections beyond N
-  --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
-                          https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
-                          there; the proxy must forward that same path here
   --allow-host NAME       also answer to Host NAME (repeatable); any other name than the
                           bound host, localhost and the --public-url host gets 421
                           (the DNS-rebinding defence)
@@ -55,6 +52,9 @@ export const USAGE = `Usage: tabcast serve [options]
   --max-unconnected-per-ip N
                           subscriptions never connected one remote address may hold;
                           beyond it, 429 with Retry-After (default 100)
+  --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
+                          https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
+                          there; the proxy must forward that same path here
   --help                  print this text`;
 
 /** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
@@ -118,9 +118,6 @@ const FLAGS: Record<string, Setter> = {
   '--max-connections': (a, v, f) => {
     a.maxConnections = integer(v, f, 1, 1_000_000);
   },
-  '--public-url': (a, v, f) => {
-    a.publicUrl = publicUrl(v, f);
-  },
   '--allow-host': (a, v, f) => {
     (a.allowHosts ??= []).push(hostNameArg(v, f));
   },
@@ -129,6 +126,9 @@ const FLAGS: Record<string, Setter> = {
   },
   '--max-unconnected-per-ip': (a, v, f) => {
     a.maxUnconnectedPerIp = integer(v, f, 1, 1_000_000);
+  },
+  '--public-url': (a, v, f) => {
+    a.publicUrl = publicUrl(v, f);
   },
 };
 

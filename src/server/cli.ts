@@ -49,10 +49,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       storage: args.dataFile === undefined ? memoryStorage() : fileStorage(resolve(args.dataFile)),
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
-      publicUrl: args.publicUrl,
       allowHosts: args.allowHosts,
       maxConnectionsPerIp: args.maxConnectionsPerIp,
       maxUnconnectedPerIp: args.maxUnconnectedPerIp,
+      publicUrl: args.publicUrl,
       log: io.err,
     });
   } catch (error) {

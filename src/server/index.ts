@@ -10,13 +10,13 @@ import { webCrypto } from '../adapters/web-crypto.js';
 import { badRequest, tooLarge } from '../protocol/index.js';
 import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
-import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
-import { socketDoor, type SocketDoor } from './sockets.js';
 import { bodyBudget, DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
 import { hostCheck, MISDIRECTED_HEAD } from './host-check.js';
 import { applyTimeouts, checkingIntervalMs, limitConnectionsPerAddress, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from './peer-limits.js';
 import { unconnectedCap, DEFAULT_MAX_UNCONNECTED_PER_IP } from './unconnected-cap.js';
 import { endpointIdFromUrl, hubLocation } from '../wire/endpoints.js';
+import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
+import { socketDoor, type SocketDoor } from './sockets.js';
 
 /** How to run the server; everything has a default. */
 export interface ServerOptions {

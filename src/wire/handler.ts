@@ -29,10 +29,10 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
 interface Wire {
   hub: Hub;
   location: HubLocation;
-  limit: number;
-  onInternalError?: (error: unknown) => void;
   admitSubscription?: (request: Request) => void;
   onSubscribed?: (request: Request, endpointId: string) => void;
+  limit: number;
+  onInternalError?: (error: unknown) => void;
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
