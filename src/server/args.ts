@@ -112,12 +112,6 @@ const FLAGS: Record<string, Setter> = {
   '--data': (a, v) => {
     a.dataFile = v;
   },
-  '--allow-origin': (a, v, f) => {
-    a.allowOrigins.push(origin(v, f));
-  },
-  '--max-connections': (a, v, f) => {
-    a.maxConnections = integer(v, f, 1, 1_000_000);
-  },
   '--allow-host': (a, v, f) => {
     (a.allowHosts ??= []).push(hostNameArg(v, f));
   },
@@ -126,6 +120,12 @@ const FLAGS: Record<string, Setter> = {
   },
   '--max-unconnected-per-ip': (a, v, f) => {
     a.maxUnconnectedPerIp = integer(v, f, 1, 1_000_000);
+  },
+  '--allow-origin': (a, v, f) => {
+    a.allowOrigins.push(origin(v, f));
+  },
+  '--max-connections': (a, v, f) => {
+    a.maxConnections = integer(v, f, 1, 1_000_000);
   },
   '--public-url': (a, v, f) => {
     a.publicUrl = publicUrl(v, f);

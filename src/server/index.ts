@@ -41,10 +41,6 @@ export interface ServerOptions {
    */
   publicUrl?: string;
   bodyLimitBytes?: number;
-  /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
-  clock?: Clock;
-  /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
-  log?: (line: string) => void;
   /** Further names the hub answers to besides its bound host, `localhost` and the publicUrl host (HUB-SEC-12). */
   allowHosts?: readonly string[];
   /** Open connections per remote address (HUB-SEC-14). Default 64. */
@@ -59,6 +55,10 @@ export interface ServerOptions {
   maxUnconnectedPerIp?: number;
   /** Unsent bytes per subscriber socket before it is closed with 1013 (HUB-SEC-13). Default 4 MiB. */
   socketBufferBudgetBytes?: number;
+  /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
+  clock?: Clock;
+  /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
+  log?: (line: string) => void;
 }
 
 /** A listening server. */
@@ -170,9 +170,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       wire = createWireHandler(engine, {
         hubUrl: options.publicUrl ?? `${base}${path}`,
         bodyLimitBytes: limit,
-        onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
         admitSubscription: (request) => unconnected.admit(clientOf.get(request) ?? 'unknown'),
         onSubscribed: (request, endpointId) => unconnected.subscribed(clientOf.get(request) ?? 'unknown', endpointId),
+        onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
       const location = hubLocation(wire.hubUrl);
       sockets = socketDoor(wire, base, heartbeatMs, log, {
