@@ -24,6 +24,20 @@ export interface ServerOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default 5200. */
   port?: number;
+  /** Further names the hub answers to besides its bound host, `localhost` and the publicUrl host (HUB-SEC-12). */
+  allowHosts?: readonly string[];
+  /** Open connections per remote address (HUB-SEC-14). Default 64. */
+  maxConnectionsPerIp?: number;
+  /** Request headers must arrive within this long (HUB-SEC-14). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A whole request must arrive within this long (HUB-SEC-14). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Bytes of request bodies held at once over all requests; beyond it, 503 (HUB-SEC-14). Default 64 MiB. */
+  bodyBytesInFlight?: number;
+  /** Never-connected subscriptions per remote address; beyond it, 429 (HUB-SEC-14). Default 100. */
+  maxUnconnectedPerIp?: number;
+  /** Unsent bytes per subscriber socket before it is closed with 1013 (HUB-SEC-13). Default 4 MiB. */
+  socketBufferBudgetBytes?: number;
   /** Path of hub.url. Default /fhircast/hub. */
   path?: string;
   ackTimeoutMs?: number;
@@ -41,20 +55,6 @@ export interface ServerOptions {
    */
   publicUrl?: string;
   bodyLimitBytes?: number;
-  /** Further names the hub answers to besides its bound host, `localhost` and the publicUrl host (HUB-SEC-12). */
-  allowHosts?: readonly string[];
-  /** Open connections per remote address (HUB-SEC-14). Default 64. */
-  maxConnectionsPerIp?: number;
-  /** Request headers must arrive within this long (HUB-SEC-14). Default 10 s. */
-  headersTimeoutMs?: number;
-  /** A whole request must arrive within this long (HUB-SEC-14). Default 30 s. */
-  requestTimeoutMs?: number;
-  /** Bytes of request bodies held at once over all requests; beyond it, 503 (HUB-SEC-14). Default 64 MiB. */
-  bodyBytesInFlight?: number;
-  /** Never-connected subscriptions per remote address; beyond it, 429 (HUB-SEC-14). Default 100. */
-  maxUnconnectedPerIp?: number;
-  /** Unsent bytes per subscriber socket before it is closed with 1013 (HUB-SEC-13). Default 4 MiB. */
-  socketBufferBudgetBytes?: number;
   /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
   clock?: Clock;
   /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
@@ -169,9 +169,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       wire = createWireHandler(engine, {
         hubUrl: options.publicUrl ?? `${base}${path}`,
-        bodyLimitBytes: limit,
         admitSubscription: (request) => unconnected.admit(clientOf.get(request) ?? 'unknown'),
         onSubscribed: (request, endpointId) => unconnected.subscribed(clientOf.get(request) ?? 'unknown', endpointId),
+        bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
       const location = hubLocation(wire.hubUrl);
