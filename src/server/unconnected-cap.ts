@@ -51,17 +51,21 @@ export function unconnectedCap(max: number, isLive: (endpointId: string) => bool
     if (ids?.size === 0) byAddress.delete(address);
   }
 
-  /** Addresses that never come back would keep their dead entries: sweep all now and then (amortised O(1)). */
+  /**
+   * Addresses that never come back would keep their dead entries: sweep them all once as many
+   * admissions have passed as there are entries, so a sweep costs O(1) per admission on average.
+   */
   function sweepSometimes(): void {
     if (--sweepIn > 0) return;
-    sweepIn = SWEEP_EVERY;
     for (const address of [...byAddress.keys()]) prune(address);
+    sweepIn = Math.max(SWEEP_EVERY, addressOf.size);
   }
 
   return {
     admit(address) {
       sweepSometimes();
-      if ((prune(address)?.size ?? 0) >= max) {
+      // Only a full share is worth a look for ended entries: a subscribe stays O(1) below the cap.
+      if ((byAddress.get(address)?.size ?? 0) >= max && (prune(address)?.size ?? 0) >= max) {
         throw retryLater(429, `this client already holds ${max} subscriptions that never connected: connect to their endpoints, or retry later`, UNCONNECTED_RETRY_AFTER_SECONDS);
       }
     },
