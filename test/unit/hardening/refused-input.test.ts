@@ -5,6 +5,7 @@
  * 100 publishes under distinct long organisation event names kept hundreds of MB for good.
  */
 import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubError, MAX_EVENT_NAME_LENGTH, MAX_EVENTS_PER_SUBSCRIPTION, MAX_SUBSCRIBER_NAME_LENGTH, parseSubscriptionRequest, resolveEventName } from '../../../src/protocol/index.js';
 import { ServeProcess } from './support/serve-process.js';
@@ -23,6 +24,21 @@ afterEach(async () => {
 function rssMb(pid: number): number {
   const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(line![1]) / 1024;
+}
+
+/**
+ * Runs a full garbage collection in the serve process through its inspector, so that RSS counts
+ * what the process keeps, not garbage a loaded machine has not collected yet.
+ */
+async function collectGarbage(serve: ServeProcess): Promise<void> {
+  const url = /Debugger listening on (ws:\/\/\S+)/.exec(serve.stderr)?.[1];
+  if (!url) throw new Error(`no inspector address in: ${serve.stderr}`);
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const done = new Promise<void>((resolve) => ws.on('message', (data) => JSON.parse(String(data)).id === 1 && resolve()));
+  ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  await done;
+  ws.close();
 }
 
 /** A form body near `bytes` long listing distinct organisation event names, then one the hub refuses. */
@@ -46,13 +62,14 @@ async function post(url: string, contentType: string, body: string): Promise<num
 
 describe('issue #19 H1: refused input leaves no trace (HUB-SEC-11)', () => {
   it('H1 HUB-SEC-11 refused 0.65 MiB subscribe requests and distinct long organisation event names grow RSS by under 50 MB', async () => {
-    serve = await ServeProcess.start([]);
+    serve = await ServeProcess.start([], ['--inspect=127.0.0.1:0']);
     const topic = 'h1-topic';
     const pid = serve.child.pid!;
     // Warm up with the same traffic, so the baseline already holds the server's working set.
     for (let i = 0; i < 3; i++) {
       expect(await post(serve.url, 'application/x-www-form-urlencoded', refusedSubscribeBody(1000 + i, topic, 0.65 * MB))).toBe(400);
     }
+    await collectGarbage(serve);
     const before = rssMb(pid);
 
     for (let round = 0; round < 40; round++) {
@@ -64,6 +81,7 @@ describe('issue #19 H1: refused input leaves no trace (HUB-SEC-11)', () => {
       const body = JSON.stringify({ timestamp: new Date().toISOString(), id: `h1-${i}`, event: { 'hub.topic': topic, 'hub.event': name, context: [] } });
       await post(serve.url, 'application/json', body);
     }
+    await collectGarbage(serve);
     const growth = rssMb(pid) - before;
     expect(growth, `RSS grew by ${growth.toFixed(0)} MB`).toBeLessThan(GROWTH_BOUND_MB);
   }, 120_000);
