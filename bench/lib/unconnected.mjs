@@ -3,6 +3,7 @@
 // every size: no engine call may scan all subscriptions. Measured as the server's own CPU time
 // per subscribe (from /proc, so the load of other processes matters less) and wall time, in a
 // window of subscribes at each size; the figure that counts is the ratio of the last to the first.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -71,7 +72,11 @@ async function warmUp(hubUrl, agent, count) {
  * window of `window` subscribes is measured.
  */
 export async function unconnectedPass(root, { sizes, window, concurrency }, log) {
-  const serve = await startServe(root, ['--max-unconnected-per-ip', '1000000', '--heartbeat-ms', '0']);
+  // A hub with a connect deadline (issue #12) would end the first subscriptions during a long fill.
+  const usage = spawnSync(process.execPath, [`${root}/bin/tabcast.js`, '--help'], { encoding: 'utf8' }).stdout ?? '';
+  const deadline = usage.includes('--connect-timeout-ms') ? ['--connect-timeout-ms', '2000000000'] : [];
+  const topics = usage.includes('--max-topics') ? ['--max-topics', '1000000'] : [];
+  const serve = await startServe(root, ['--max-unconnected-per-ip', '1000000', '--heartbeat-ms', '0', ...deadline, ...topics]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const serial = { n: 0 };
   const rows = [];
