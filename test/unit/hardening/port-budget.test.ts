@@ -58,7 +58,7 @@ describe('issue #19 M3: the event ports have a budget in messages (HUB-SEC-13)',
     for (let i = 0; i < BUDGET * 4; i++) {
       await publishOpen(i);
       const last = posted.at(-1);
-      if (last?.t === 'event') subs.answer('s1', last.frame.id, 200);
+      if (last?.t === 'event') subs.answer('s1', typeof last.frame === 'string' ? JSON.parse(last.frame).id : last.frame.id, 200);
     }
     await flush();
     expect(posted.filter((m) => m.t === 'event')).toHaveLength(BUDGET * 4);
