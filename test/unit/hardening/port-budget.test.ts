@@ -84,4 +84,18 @@ describe('issue #19 M3: the event ports have a budget in messages (HUB-SEC-13)',
     expect(log).toContainEqual(expect.objectContaining({ type: 'close', subscriber: 'Frozen socket', status: 1013 }));
     expect(watcherFrames.some((f) => f.event?.['hub.event'] === 'syncerror' && JSON.stringify(f).includes('Frozen socket'))).toBe(true);
   });
+
+  it('L3 HUB-SEC-13 on the in-page hub.WebSocket too, an answer frame over 64 KiB closes the socket with 1009 before any parse', async () => {
+    const { hub, log } = await rig();
+    const wire = createWireHandler(hub, { hubUrl: HUB_URL });
+    const posted: HostMessage[] = [];
+    const relay = new SocketRelay((m) => posted.push(m), (error) => { throw error; });
+    const sub = hub.subscribe({ topic: 'T', events: ['Patient-open'], subscriberName: 'Big answers' });
+    relay.open('w2', `ws://127.0.0.1:5200/fhircast/hub/ws/${encodeURIComponent(sub.endpoint)}`, wire);
+    relay.frame('w2', `${' '.repeat(64 * 1024 - 2)}{}`);
+    expect(posted.filter((m) => m.t === 'ws-close')).toEqual([]);
+    relay.frame('w2', `${' '.repeat(64 * 1024 - 1)}{}`);
+    expect(posted.at(-1)).toMatchObject({ t: 'ws-close', id: 'w2', code: 1009 });
+    expect(log).toContainEqual(expect.objectContaining({ type: 'close', subscriber: 'Big answers', status: 1009 }));
+  });
 });
