@@ -4,7 +4,7 @@
  * cross it in the clear. Another tab is played by a BroadcastChannel on the same bus name that
  * records everything; the calls themselves must still work.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { leaderTabTransport } from '../../../src/client/transports.js';
 import { serveBus } from '../../../src/host/serve-bus.js';
 import { Bus } from '../../../src/link/bus.js';
@@ -79,5 +79,21 @@ describe('issue #19 L1: secrets never cross the leader-tab bus in the clear (HUB
     expect(got.map((m: any) => m.n)).toEqual([1, 2, 3]);
     expect(new Uint8Array((got[1] as { body: ArrayBuffer }).body)).toEqual(new Uint8Array([0, 255, 7]));
     expect(gotEve).toEqual([]);
+  });
+
+  it('L1 HUB-SEC-15 on an origin without WebCrypto (plain http) leader-tab sessions still open, unsealed, as docs/security.md says', async () => {
+    const name = `tabcast-l1-${++busCount}`;
+    const realCrypto = globalThis.crypto;
+    const locks = new FakeLocks();
+    const host = await startHost(locks);
+    // Only the bus ends lose WebCrypto: the engine keeps its own injected random source.
+    vi.stubGlobal('crypto', { getRandomValues: realCrypto.getRandomValues.bind(realCrypto), randomUUID: realCrypto.randomUUID.bind(realCrypto) });
+    cleanup.push(() => vi.unstubAllGlobals());
+    const stop = serveBus(host.runtime, new Bus(host.runtime.hostId, name));
+    cleanup.push(() => (stop(), host.die()));
+    const page = await openPage(locks, leaderTabTransport(() => undefined, name), 'plain page');
+    cleanup.push(() => page.hub.close());
+    const topic = await page.hub.createTopic();
+    expect(await host.hub.getContext(topic)).toBeDefined();
   });
 });
