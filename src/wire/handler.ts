@@ -38,6 +38,8 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
 interface Wire {
   hub: Hub;
   location: HubLocation;
+  admitSubscription?: (request: Request) => void;
+  onSubscribed?: (request: Request, endpointId: string) => void;
   limit: number;
   onInternalError?: (error: unknown) => void;
   channels: Required<ChannelSwitches>;
@@ -49,7 +51,16 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const channels = channelSwitches(options.channels);
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, channels, now: options.now ?? Date.now };
+  const wire: Wire = {
+    hub,
+    location,
+    limit,
+    onInternalError: options.onInternalError,
+    admitSubscription: options.admitSubscription,
+    onSubscribed: options.onSubscribed,
+    channels,
+    now: options.now ?? Date.now,
+  };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
@@ -155,7 +166,10 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
+  const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
+  if (isNew) wire.admitSubscription?.(request);
   const result = wire.hub.handleSubscriptionRequest(req);
+  if (isNew) wire.onSubscribed?.(request, result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }
 
