@@ -3,7 +3,7 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
 import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';
@@ -23,7 +23,7 @@ import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-err
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
 import { TopicState, type RecordChanges } from './topic-state.js';
 
-export type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
+export type { ChannelLabel, ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
 
@@ -198,6 +198,7 @@ export class Hub {
         leaseExpiresAt: now + lease * 1000,
         confirmed: false,
         autoRenew: req.autoRenew ?? false,
+        channel: req.channel ?? 'stu3',
         name: req.subscriberName ?? `unnamed subscriber ${++this.unnamedCount}`,
         createdAt: now,
       };
@@ -414,6 +415,12 @@ export class Hub {
   getContext(topic: string): GetContextResponse {
     const state = this.topics.get(topic);
     return state ? structuredCloneJson(state.getContext()) : { 'context.type': '', context: [] };
+  }
+
+  /** The open notification that made the topic's context current, if any (pull context, channels.md §2). */
+  currentOpen(topic: string): Notification | undefined {
+    const open = this.topics.get(topic)?.current()?.notification;
+    return open ? structuredCloneJson(open) : undefined;
   }
 
   // ---- time ------------------------------------------------------------------------------
