@@ -13,6 +13,9 @@ export interface ServeArgs {
   maxConnections?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
   publicUrl?: string;
+  /** WebSub callbacks on (`--websub`), with their allowed origins (`--websub-allow`). */
+  websub?: boolean;
+  websubAllow?: string[];
 }
 
 /** The parsed command line: serve, or print the usage. */
@@ -41,6 +44,9 @@ export const USAGE = `Usage: tabcast serve [options]
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
                           https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
                           there; the proxy must forward that same path here
+  --websub                accept WebSub (webhook) subscriptions and {topic}/websub
+  --websub-allow ORIGIN   let callbacks point at ORIGIN (repeatable; default: the
+                          loopback hosts 127.0.0.1, localhost and [::1], any port)
   --help                  print this text`;
 
 /** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
@@ -56,6 +62,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (!token.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(token)}`);
     const eq = token.indexOf('=');
     const flag = eq >= 0 ? token.slice(0, eq) : token;
+    if (flag === '--websub' && eq < 0) {
+      args.websub = true;
+      continue;
+    }
     const setter = FLAGS[flag];
     if (!setter) throw new UsageError(`unknown option ${flag}`);
     let value: string | undefined;
@@ -71,6 +81,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     args.path = publicPath;
   }
+  if (args.websubAllow && !args.websub) throw new UsageError('--websub-allow needs --websub');
   return { command: 'serve', args };
 }
 
@@ -103,6 +114,9 @@ const FLAGS: Record<string, Setter> = {
   },
   '--max-connections': (a, v, f) => {
     a.maxConnections = integer(v, f, 1, 1_000_000);
+  },
+  '--websub-allow': (a, v, f) => {
+    (a.websubAllow ??= []).push(origin(v, f));
   },
   '--public-url': (a, v, f) => {
     a.publicUrl = publicUrl(v, f);

@@ -50,6 +50,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
       publicUrl: args.publicUrl,
+      ...(args.websub ? { websub: { allow: args.websubAllow ?? [] } } : {}),
       log: io.err,
     });
   } catch (error) {
@@ -58,6 +59,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   io.out(`FHIRcast hub listening on ${server.url}`);
   if (server.publicUrl !== server.url) io.out(`clients reach it as hub.url ${server.publicUrl}`);
+  if (server.websub) io.out(`WebSub callbacks on: the hub calls back only ${server.websub.allowed}`);
   await io.stopRequested();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finished = await Promise.race([

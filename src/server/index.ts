@@ -12,6 +12,7 @@ import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_
 import { corsFor } from './cors.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
+import { WebsubDoor, type WebsubOptions } from '../websub/index.js';
 
 /** How to run the server; everything has a default. */
 export interface ServerOptions {
@@ -38,6 +39,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
   clock?: Clock;
+  /** WebSub callbacks (`--websub`, channels.md §3); absent = webhook subscriptions get 400. */
+  websub?: WebsubOptions;
   /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
   log?: (line: string) => void;
 }
@@ -49,6 +52,8 @@ export interface RunningServer {
   /** hub.url as clients reach it: `publicUrl`, else `url`. */
   readonly publicUrl: string;
   readonly hub: Hub;
+  /** The WebSub door when `websub` was given. */
+  readonly websub?: WebsubDoor;
   /** Closes subscriber sockets with 1001, writes pending state, stops listening. */
   close(): Promise<void>;
 }
@@ -82,6 +87,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const engine = hub;
   if (options.users) await engine.configureUsers(options.users);
 
+  const websub = options.websub ? new WebsubDoor({ ...options.websub, hub: engine, ackTimeoutMs: options.ackTimeoutMs ?? 10_000, log }) : undefined;
   const allowed = new Set(options.allowOrigins ?? []);
   let wire: WireHandler | undefined;
   let sockets: SocketDoor | undefined;
@@ -137,6 +143,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         hubUrl: options.publicUrl ?? `${base}${path}`,
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
+        webhooks: websub,
+        now: () => clock.now(),
       });
       sockets = socketDoor(wire, base, heartbeatMs, log);
       resolve();
@@ -150,6 +158,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url: `${base}${path}`,
     publicUrl: wire!.hubUrl,
     hub: engine,
+    websub,
     close() {
       closing ??= (async () => {
         const stopped = new Promise((resolve) => server.close(resolve));

@@ -8,15 +8,18 @@ import { authorize } from './auth.js';
 import { bodyKind, parseJson, readBodyText } from './bodies.js';
 import { endpointIdFromUrl, endpointUrl, hubLocation, isEndpointPath, type HubLocation } from './endpoints.js';
 import { emptyResponse, errorResponse, jsonResponse, methodNotAllowed, type ErrorForm } from './responses.js';
+import { envelopeSocket } from './envelope-2019.js';
 import { attachSocket } from './socket.js';
-import { DEFAULT_BODY_LIMIT_BYTES, type WireHandler, type WireOptions } from './types.js';
+import { DEFAULT_BODY_LIMIT_BYTES, type WebhookDoor, type WireHandler, type WireOptions } from './types.js';
+import { pullContext } from './pull-context.js';
 
 type Route =
   | { kind: 'hub' }
   | { kind: 'well-known' }
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
-  | { kind: 'topic'; segment: string };
+  | { kind: 'topic'; segment: string }
+  | { kind: 'websub'; segment: string };
 
 const METHODS: Record<Route['kind'], readonly string[]> = {
   hub: ['POST'],
@@ -24,6 +27,7 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
   gettopic: ['GET'],
   endpoint: ['GET'],
   topic: ['GET', 'POST'],
+  websub: ['GET', 'POST'],
 };
 
 interface Wire {
@@ -31,20 +35,26 @@ interface Wire {
   location: HubLocation;
   limit: number;
   onInternalError?: (error: unknown) => void;
+  webhooks?: WebhookDoor;
+  now: () => number;
+  /** Endpoints whose socket speaks the 2019 envelope (HUB-ENV-01); pruned as subscriptions end. */
+  envelope2019: Set<string>;
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
 export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError };
+  const now = options.now ?? (() => Date.now());
+  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, webhooks: options.webhooks, now, envelope2019: new Set() };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
     handle: (request) => handle(wire, request),
     acceptSocket(url, socket) {
       const id = endpointIdFromUrl(location, url);
-      return id === undefined ? undefined : attachSocket(hub, id, socket, limit);
+      if (id === undefined) return undefined;
+      return attachSocket(hub, id, wire.envelope2019.has(id) ? envelopeSocket(socket, now) : socket, limit);
     },
     isEndpoint(url) {
       const id = endpointIdFromUrl(location, url);
@@ -57,7 +67,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
   // Until a body shows it is a subscription request, errors are OperationOutcomes.
   const form: { value: ErrorForm } = { value: 'outcome' };
   try {
-    const route = resolveRoute(wire.location, new URL(request.url).pathname);
+    const route = resolveRoute(wire.location, new URL(request.url).pathname, wire.webhooks !== undefined);
     if (!route) throw notFound('no such resource on this hub');
     const allowed = METHODS[route.kind];
     if (request.method === 'OPTIONS') return emptyResponse(204, { allow: [...allowed, 'OPTIONS'].join(', ') });
@@ -80,6 +90,12 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         }
         return await contextChange(wire, request, await readJson(wire, request), topic);
       }
+      case 'websub': {
+        const topic = decodeSegment(route.segment);
+        await authorize(wire.hub, request);
+        if (request.method === 'GET') return jsonResponse(200, pullContext(wire.hub, topic, wire.now));
+        return await postToWebsub(wire, request, topic, form);
+      }
     }
   } catch (error) {
     return errorResponse(error, form.value, wire.onInternalError);
@@ -87,13 +103,15 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
 }
 
 /** Finds the route of a path below hub.url, or undefined when there is none. */
-function resolveRoute(location: HubLocation, pathname: string): Route | undefined {
+function resolveRoute(location: HubLocation, pathname: string, websub: boolean): Route | undefined {
   const path = pathname.replace(/\/+$/, '');
   if (path === location.path) return { kind: 'hub' };
   if (!path.startsWith(`${location.path}/`)) return undefined;
   const segments = path.slice(location.path.length + 1).split('/');
   if (segments.length === 2 && segments[0] === '.well-known' && segments[1] === 'fhircast-configuration') return { kind: 'well-known' };
   if (isEndpointPath(segments)) return { kind: 'endpoint' };
+  // The Philips proposal's WebSub path exists only with --websub (channels.md §3).
+  if (websub && segments.length === 2 && segments[0] !== '' && segments[1]!.toLowerCase() === 'websub') return { kind: 'websub', segment: segments[0]! };
   if (segments.length !== 1 || segments[0] === '') return undefined;
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
@@ -123,15 +141,37 @@ function isSubscriptionBody(body: unknown): body is Record<string, unknown> {
   return Object.keys(body).some((k) => k.startsWith('hub.'));
 }
 
+/**
+ * POST {hub.url}/{topic}/websub (HUB-WEBSUB-06): a JSON event is a context change, anything else a
+ * subscription whose channel type is implied; the topic comes from the path.
+ */
+async function postToWebsub(wire: Wire, request: Request, topic: string, form: { value: ErrorForm }): Promise<Response> {
+  const kind = bodyKind(request.headers.get('content-type'));
+  const body = kind === 'form' ? formParams(new URLSearchParams(await readBodyText(request, wire.limit))) : parseJson(await readBodyText(request, wire.limit));
+  if (kind === 'json' && !isSubscriptionBody(body)) return await contextChange(wire, request, body, topic);
+  form.value = 'text';
+  const params = body as Record<string, unknown>;
+  if (params['hub.topic'] !== undefined && params['hub.topic'] !== topic) {
+    throw badRequest(`hub.topic ${JSON.stringify(params['hub.topic'])} differs from the topic in the path`, 'value');
+  }
+  return await subscription(wire, request, { 'hub.channel.type': 'webhook', ...params, 'hub.topic': topic });
+}
+
 async function subscription(wire: Wire, request: Request, params: Record<string, unknown>): Promise<Response> {
   await authorize(wire.hub, request);
-  const req = parseSubscriptionRequest(params);
+  const req = parseSubscriptionRequest(params, { webhooks: wire.webhooks !== undefined });
+  if (req.channel === 'webhook') {
+    wire.webhooks!.request(req);
+    return emptyResponse(202);
+  }
   if (req.endpoint !== undefined) {
     const id = endpointIdFromUrl(wire.location, req.endpoint);
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
   const result = wire.hub.handleSubscriptionRequest(req);
+  for (const id of wire.envelope2019) if (!wire.hub.hasEndpoint(id)) wire.envelope2019.delete(id);
+  if (req.dialect === '2019' && req.mode === 'subscribe') wire.envelope2019.add(result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }
 

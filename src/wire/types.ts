@@ -3,6 +3,7 @@
  * in-page shims (hub.fetch / hub.WebSocket). Implemented in ./handler.ts.
  */
 import type { ConnectionHandle } from '../hub/index.js';
+import type { SubscriptionRequest } from '../protocol/index.js';
 
 /** Settings of one wire surface. */
 export interface WireOptions {
@@ -15,6 +16,16 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /** Webhook subscriptions and `{topic}/websub` (`tabcast serve --websub`, src/websub); absent = refused. */
+  webhooks?: WebhookDoor;
+  /** The time stamped on 2019 greetings; default Date.now. */
+  now?: () => number;
+}
+
+/** Where the wire hands webhook subscriptions (channels.md §3); the door lives outside the wire. */
+export interface WebhookDoor {
+  /** Takes a validated webhook subscribe or unsubscribe; throws a HubError 400 for a callback it refuses. */
+  request(req: SubscriptionRequest): void;
 }
 
 /** The hub side of a WebSocket-shaped transport. */
