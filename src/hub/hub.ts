@@ -19,7 +19,7 @@ import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
 
-export type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
+export type { ChannelLabel, ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
 
@@ -160,6 +160,7 @@ export class Hub {
         leaseExpiresAt: now + lease * 1000,
         confirmed: false,
         autoRenew: req.autoRenew ?? false,
+        channel: req.channel ?? 'stu3',
         name: req.subscriberName ?? `unnamed subscriber ${++this.unnamedCount}`,
         createdAt: now,
       };
@@ -342,6 +343,12 @@ export class Hub {
   getContext(topic: string): GetContextResponse {
     const state = this.topics.get(topic);
     return state ? structuredCloneJson(state.getContext()) : { 'context.type': '', context: [] };
+  }
+
+  /** The open notification that made the topic's context current, if any (pull context, channels.md §2). */
+  currentOpen(topic: string): Notification | undefined {
+    const open = this.topics.get(topic)?.current()?.notification;
+    return open ? structuredCloneJson(open) : undefined;
   }
 
   // ---- time ------------------------------------------------------------------------------

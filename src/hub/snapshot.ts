@@ -14,6 +14,7 @@ export function takeSnapshot(topics: Iterable<TopicContexts>, subscriptions: rea
         .filter((s) => s.topic === state.record.topic)
         .map((s) => ({
           name: s.name,
+          channel: s.channel,
           events: s.eventsText,
           leaseRemainingSeconds: Math.max(0, Math.round((s.leaseExpiresAt - now) / 1000)),
           connected: s.connection?.open ?? false,

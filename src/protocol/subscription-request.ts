@@ -15,7 +15,7 @@ export interface SubscriptionRequest {
   endpoint?: string;
   subscriberName?: string;
   /** `webhook` (or `websub`) with `tabcast serve --websub` (channels.md §3); else `websocket`. */
-  channel?: 'websocket' | 'webhook';
+  channelType?: 'websocket' | 'webhook';
   /** `hub.callback` of a webhook subscription. */
   callback?: string;
   /** `hub.secret` of a webhook subscription: signs deliveries, never logged or stored. */
@@ -112,7 +112,7 @@ function webhookFields(params: Record<string, unknown>): Partial<SubscriptionReq
   const callback = asText('hub.callback', params['hub.callback']);
   if (!callback) throw badRequest('hub.callback is required for a webhook subscription', 'required');
   const secret = asText('hub.secret', params['hub.secret']) || undefined;
-  return { channel: 'webhook', callback, ...(secret ? { secret } : {}) };
+  return { channelType: 'webhook', callback, ...(secret ? { secret } : {}) };
 }
 
 /** `hub.channel.dialect`: `stu3` (default) or `2019`. */

@@ -8,7 +8,7 @@ import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
 import { badRequest, tooLarge } from '../protocol/index.js';
-import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
+import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type ChannelSwitches, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
@@ -37,6 +37,8 @@ export interface ServerOptions {
    */
   publicUrl?: string;
   bodyLimitBytes?: number;
+  /** The proposal's channels this server offers (channels.md). Default `{ stomp: true, websub: false }`. */
+  channels?: ChannelSwitches;
   /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
   clock?: Clock;
   /** WebSub callbacks (`--websub`, channels.md §3); absent = webhook subscriptions get 400. */
@@ -142,9 +144,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       wire = createWireHandler(engine, {
         hubUrl: options.publicUrl ?? `${base}${path}`,
         bodyLimitBytes: limit,
+        channels: options.channels,
+        now: () => clock.now(),
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
         webhooks: websub,
-        now: () => clock.now(),
       });
       sockets = socketDoor(wire, base, heartbeatMs, log);
       resolve();

@@ -81,7 +81,7 @@ export class WebsubDoor implements WebhookDoor {
       return;
     }
     if (known) this.drop(key, known);
-    const result = this.o.hub.subscribe({ topic: req.topic, events: req.events, leaseSeconds: req.leaseSeconds, subscriberName: req.subscriberName ?? `webhook ${url.origin}` });
+    const result = this.o.hub.subscribe({ channel: 'websub', topic: req.topic, events: req.events, leaseSeconds: req.leaseSeconds, subscriberName: req.subscriberName ?? `webhook ${url.origin}` });
     const hook: Webhook = { topic: result.topic, callback: url.href, endpoint: result.endpoint, generation: 1 };
     this.hooks.set(key, hook);
     void this.verify(hook, url, 'subscribe', result.events, result.leaseSeconds, 1).then((ok) => {

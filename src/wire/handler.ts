@@ -9,9 +9,10 @@ import { bodyKind, parseJson, readBodyText } from './bodies.js';
 import { endpointIdFromUrl, endpointUrl, hubLocation, isEndpointPath, type HubLocation } from './endpoints.js';
 import { emptyResponse, errorResponse, jsonResponse, methodNotAllowed, type ErrorForm } from './responses.js';
 import { envelopeSocket } from './envelope-2019.js';
+import { channelSwitches, protocolList, STOMP_SEGMENT, type ChannelSwitches } from './protocols.js';
+import { pullContext, pullId } from './pull-context.js';
 import { attachSocket } from './socket.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type WebhookDoor, type WireHandler, type WireOptions } from './types.js';
-import { pullContext } from './pull-context.js';
 
 type Route =
   | { kind: 'hub' }
@@ -19,7 +20,10 @@ type Route =
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
   | { kind: 'topic'; segment: string }
-  | { kind: 'websub'; segment: string };
+  | { kind: 'websub'; segment: string }
+  | { kind: 'topic-context'; segment: string }
+  | { kind: 'topic-protocols'; segment: string }
+  | { kind: 'stomp' };
 
 const METHODS: Record<Route['kind'], readonly string[]> = {
   hub: ['POST'],
@@ -28,6 +32,9 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
   endpoint: ['GET'],
   topic: ['GET', 'POST'],
   websub: ['GET', 'POST'],
+  'topic-context': ['GET'],
+  'topic-protocols': ['GET'],
+  stomp: ['GET'],
 };
 
 interface Wire {
@@ -36,9 +43,10 @@ interface Wire {
   limit: number;
   onInternalError?: (error: unknown) => void;
   webhooks?: WebhookDoor;
-  now: () => number;
   /** Endpoints whose socket speaks the 2019 envelope (HUB-ENV-01); pruned as subscriptions end. */
   envelope2019: Set<string>;
+  channels: Required<ChannelSwitches>;
+  now: () => number;
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
@@ -46,7 +54,9 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const now = options.now ?? (() => Date.now());
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, webhooks: options.webhooks, now, envelope2019: new Set() };
+  // A door that takes webhooks offers websub; one without a webhook door refuses webhook subscriptions with 400.
+  const channels = channelSwitches({ ...options.channels, websub: options.webhooks !== undefined || options.channels?.websub === true });
+  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, webhooks: options.webhooks, now, envelope2019: new Set(), channels };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
@@ -67,7 +77,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
   // Until a body shows it is a subscription request, errors are OperationOutcomes.
   const form: { value: ErrorForm } = { value: 'outcome' };
   try {
-    const route = resolveRoute(wire.location, new URL(request.url).pathname, wire.webhooks !== undefined);
+    const route = resolveRoute(wire.location, new URL(request.url).pathname, wire.channels);
     if (!route) throw notFound('no such resource on this hub');
     const allowed = METHODS[route.kind];
     if (request.method === 'OPTIONS') return emptyResponse(204, { allow: [...allowed, 'OPTIONS'].join(', ') });
@@ -76,12 +86,19 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
       case 'hub':
         return await postToHub(wire, request, form);
       case 'well-known':
-        return jsonResponse(200, wire.hub.wellKnown());
+        return jsonResponse(200, { ...wire.hub.wellKnown(), 'tabcast.protocols': protocolList(wire.location, wire.channels, '{topic}') });
       case 'gettopic':
         return await getTopic(wire, request);
       case 'endpoint':
         if (!wire.hub.hasEndpoint(endpointIdFromUrl(wire.location, request.url) ?? '')) throw notFound('no such resource on this hub');
         throw new HubError(426, 'not-supported', 'this endpoint speaks WebSocket only: open it with a WebSocket client');
+      case 'stomp':
+        throw new HubError(426, 'not-supported', 'this is the STOMP 1.2 endpoint: open it with a WebSocket client (sub-protocol v12.stomp)');
+      case 'topic-context':
+        await authorize(wire.hub, request);
+        return jsonResponse(200, pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
+      case 'topic-protocols':
+        return jsonResponse(200, { 'hub.topic': decodeSegment(route.segment), protocols: protocolList(wire.location, wire.channels, route.segment) });
       case 'topic': {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
@@ -93,7 +110,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
       case 'websub': {
         const topic = decodeSegment(route.segment);
         await authorize(wire.hub, request);
-        if (request.method === 'GET') return jsonResponse(200, pullContext(wire.hub, topic, wire.now));
+        if (request.method === 'GET') return jsonResponse(200, pullContext(wire.hub, topic, wire.now, pullId));
         return await postToWebsub(wire, request, topic, form);
       }
     }
@@ -103,7 +120,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
 }
 
 /** Finds the route of a path below hub.url, or undefined when there is none. */
-function resolveRoute(location: HubLocation, pathname: string, websub: boolean): Route | undefined {
+function resolveRoute(location: HubLocation, pathname: string, channels: Required<ChannelSwitches>): Route | undefined {
   const path = pathname.replace(/\/+$/, '');
   if (path === location.path) return { kind: 'hub' };
   if (!path.startsWith(`${location.path}/`)) return undefined;
@@ -111,8 +128,11 @@ function resolveRoute(location: HubLocation, pathname: string, websub: boolean):
   if (segments.length === 2 && segments[0] === '.well-known' && segments[1] === 'fhircast-configuration') return { kind: 'well-known' };
   if (isEndpointPath(segments)) return { kind: 'endpoint' };
   // The Philips proposal's WebSub path exists only with --websub (channels.md §3).
-  if (websub && segments.length === 2 && segments[0] !== '' && segments[1]!.toLowerCase() === 'websub') return { kind: 'websub', segment: segments[0]! };
+  if (channels.websub && segments.length === 2 && segments[0] !== '' && segments[1]!.toLowerCase() === 'websub') return { kind: 'websub', segment: segments[0]! };
+  if (segments.length === 2 && segments[0] !== '' && segments[1] === 'context') return { kind: 'topic-context', segment: segments[0]! };
+  if (segments.length === 2 && segments[0] !== '' && segments[1] === 'protocols') return { kind: 'topic-protocols', segment: segments[0]! };
   if (segments.length !== 1 || segments[0] === '') return undefined;
+  if (channels.stomp && segments[0] === STOMP_SEGMENT) return { kind: 'stomp' };
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
   if (lower === 'gettopic' || lower === 'authenticate') return { kind: 'gettopic' };
@@ -160,7 +180,7 @@ async function postToWebsub(wire: Wire, request: Request, topic: string, form: {
 async function subscription(wire: Wire, request: Request, params: Record<string, unknown>): Promise<Response> {
   await authorize(wire.hub, request);
   const req = parseSubscriptionRequest(params, { webhooks: wire.webhooks !== undefined });
-  if (req.channel === 'webhook') {
+  if (req.channelType === 'webhook') {
     wire.webhooks!.request(req);
     return emptyResponse(202);
   }
@@ -169,7 +189,7 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
-  const result = wire.hub.handleSubscriptionRequest(req);
+  const result = req.mode === 'subscribe' ? wire.hub.subscribe({ ...req, channel: req.dialect === '2019' ? '2019' : 'stu3' }) : wire.hub.handleSubscriptionRequest(req);
   for (const id of wire.envelope2019) if (!wire.hub.hasEndpoint(id)) wire.envelope2019.delete(id);
   if (req.dialect === '2019' && req.mode === 'subscribe') wire.envelope2019.add(result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });

@@ -4,6 +4,7 @@
  */
 import type { ConnectionHandle } from '../hub/index.js';
 import type { SubscriptionRequest } from '../protocol/index.js';
+import type { ChannelSwitches } from './protocols.js';
 
 /** Settings of one wire surface. */
 export interface WireOptions {
@@ -16,10 +17,12 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /** Which of the proposal's channels this door offers (channels.md §1–3). Default `{ stomp: true, websub: false }`; `websub` follows `webhooks`. */
+  channels?: ChannelSwitches;
+  /** Wall-clock time for answers the engine does not stamp (pull context with no context, 2019 greetings). Default Date.now. */
+  now?: () => number;
   /** Webhook subscriptions and `{topic}/websub` (`tabcast serve --websub`, src/websub); absent = refused. */
   webhooks?: WebhookDoor;
-  /** The time stamped on 2019 greetings; default Date.now. */
-  now?: () => number;
 }
 
 /** Where the wire hands webhook subscriptions (channels.md §3); the door lives outside the wire. */
