@@ -15,8 +15,25 @@ export interface Received {
   body: string;
 }
 
-type Verify = 'echo' | 'wrong' | 'hang' | 'refuse' | { redirect: string };
-type Answer = number | 'hold' | 'reset';
+type Verify = 'echo' | 'wrong' | 'hang' | 'refuse' | 'huge' | { redirect: string };
+type Answer = number | 'hold' | 'reset' | 'huge';
+
+/** Streams up to 256 MiB after `head`, stopping as soon as the reader goes away. */
+function streamHuge(res: ServerResponse, head: string): void {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.write(head);
+  const more = () => {
+    while (!res.destroyed && sent < 4096) {
+      sent++;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('error', () => undefined);
+  more();
+}
 
 /** The listener. */
 export class CallbackServer {
@@ -98,6 +115,7 @@ export class CallbackServer {
     }
     if (this.answer === 'hold') this.held.push(res);
     else if (this.answer === 'reset') req.socket.destroy();
+    else if (this.answer === 'huge') streamHuge(res, '');
     else res.writeHead(this.answer).end('ok');
   }
 
@@ -105,6 +123,7 @@ export class CallbackServer {
     const challenge = r.url.searchParams.get('hub.challenge') ?? '';
     const v = this.verify;
     if (v === 'hang') return void this.held.push(res);
+    if (v === 'huge') return streamHuge(res, challenge);
     if (v === 'refuse') return void res.writeHead(404).end(challenge);
     if (typeof v === 'object') return void res.writeHead(302, { location: v.redirect }).end(challenge);
     res.writeHead(200, { 'content-type': 'text/plain' }).end(v === 'echo' ? challenge : `${challenge}x`);

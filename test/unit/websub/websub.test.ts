@@ -9,6 +9,9 @@ import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { ManualTimers, settle } from '../bridge/support/manual-timers.js';
 import { cleanup, postSubscription, publish, subscribeAndOpen, track } from '../server/support.js';
 import { CallbackServer } from './support.js';
+import { until } from '../bridge/support/local.js';
+import { createWireHandler } from '../../../src/wire/index.js';
+import { makeHub } from '../support/harness.js';
 
 const TOPIC = 'T-websub';
 const listeners: CallbackServer[] = [];
@@ -317,15 +320,27 @@ describe('HUB-WEBSUB-05: the callback status is the ack', () => {
     expect(cb.deliveries.map((d) => d.event['hub.event'])).toEqual(['Patient-open']);
   });
 
-  it('HUB-WEBSUB-05: a huge answer body costs nothing: it is not read, and the ack is the status', async () => {
+  it('HUB-WEBSUB-05: a huge answer body costs nothing: it is not read, the ack is the status and the next delivery follows', async () => {
     const cb = await callback();
     const { server } = await serve();
     await subscribeVerified(server, cb);
-    // The listener's answer is small; the hub reads none of a delivery answer, so size cannot matter.
+    cb.answer = 'huge';
     await publish(server.url, patientOpen('p1', 'e1'));
-    await cb.waitFor(1, (r) => r.method === 'POST');
-    await settle();
+    await publish(server.url, patientOpen('p2', 'e2'));
+    await cb.waitFor(2, (r) => r.method === 'POST', 'both deliveries');
+    await until(() => subscribers(server)[0]?.pending === 0, 'both answers');
     expect(subscribers(server)[0]!.lastAck?.status).toBe(200);
+  });
+
+  it('HUB-WEBSUB-03: a verification answered with a huge body is read only up to a cap and does not activate', async () => {
+    const cb = await callback();
+    cb.verify = 'huge';
+    const { server } = await serve();
+    const ended = nextLog(server.hub, 'denied');
+    await postSubscription(server.url, webhookParams(cb.url));
+    await ended;
+    expect(subscribers(server)).toHaveLength(0);
+    expect((await fetch(`${server.url}/${TOPIC}`)).status).toBe(200); // the hub serves on
   });
 });
 
@@ -376,6 +391,23 @@ describe('HUB-WEBSUB-06: the proposal path {topic}/websub', () => {
   });
 });
 
+describe('HUB-WEBSUB-07: the in-page hub never calls out', () => {
+  it('HUB-WEBSUB-07: the wire without a webhook door (the in-page hub) refuses webhook subscriptions with 400 and a reason', async () => {
+    const { hub } = await makeHub();
+    const wire = createWireHandler(hub, { hubUrl: 'https://page.test/fhircast/hub' });
+    const res = await wire.handle(
+      new Request('https://page.test/fhircast/hub', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(webhookParams('http://127.0.0.1:9/cb')).toString(),
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/in-page hub never calls out/);
+    expect(hub.inspect().topics).toHaveLength(0);
+  });
+});
+
 describe('HUB-WEBSUB-07: secrets', () => {
   it('HUB-WEBSUB-07: hub.secret never appears in the log, in inspect() or in storage', async () => {
     const cb = await callback();
@@ -392,5 +424,25 @@ describe('HUB-WEBSUB-07: secrets', () => {
     await subscribeVerified(server, cb, { 'hub.secret': secret });
     expect(log.some((l) => l.includes('did not verify'))).toBe(true);
     expect(JSON.stringify([log, entries, server.hub.inspect()])).not.toContain(secret);
+  });
+});
+
+describe('--websub on the command line and in the protocol list', () => {
+  it('HUB-WEBSUB-01: --websub and repeatable --websub-allow parse; --websub-allow alone is a usage error', async () => {
+    const { parseCommandLine } = await import('../../../src/server/args.js');
+    const cmd = parseCommandLine(['serve', '--websub', '--websub-allow', 'http://localhost:9000', '--websub-allow=https://app.example.org', '--port', '0']);
+    expect(cmd).toMatchObject({ command: 'serve', args: { websub: true, websubAllow: ['http://localhost:9000', 'https://app.example.org'], port: 0 } });
+    expect((parseCommandLine(['serve']) as any).args.websub).toBeUndefined();
+    expect(() => parseCommandLine(['serve', '--websub-allow', 'http://localhost:9000'])).toThrow(/needs --websub/);
+    expect(() => parseCommandLine(['serve', '--websub', '--websub-allow', 'http://localhost:9000/path'])).toThrow(/origin/);
+  });
+
+  it('HUB-WEBSUB-06 / HUB-PULL-02: with --websub the protocol list names websub at {topic}/websub; without, it does not', async () => {
+    const { server } = await serve();
+    const list = ((await (await fetch(`${server.url}/${TOPIC}/protocols`)).json()) as any).protocols;
+    expect(list.find((p: any) => p.name === 'websub')).toEqual({ name: 'websub', url: `${server.url}/${TOPIC}/websub` });
+    const { server: plain } = await serve({ websub: false });
+    const plainList = ((await (await fetch(`${plain.url}/${TOPIC}/protocols`)).json()) as any).protocols;
+    expect(plainList.map((p: any) => p.name)).not.toContain('websub');
   });
 });
