@@ -93,7 +93,8 @@ export function bridgeRequest(value: unknown): BridgeRequest {
     throw badRequest('bridge events must be a list of event names', 'value');
   }
   const dialect = cfg.dialect;
-  if (dialect !== undefined && dialect !== 'stu3' && dialect !== 'topic-path') throw badRequest(`bridge dialect must be 'stu3' or 'topic-path', got ${String(dialect)}`, 'value');
+  if (dialect !== undefined && dialect !== 'stu3' && dialect !== 'topic-path' && dialect !== '2019') throw badRequest(`bridge dialect must be 'stu3', 'topic-path' or '2019', got ${String(dialect)}`, 'value');
+  const getTopic = cfg.getTopic === undefined ? undefined : record(cfg.getTopic, 'bridge getTopic');
   return {
     topic: text(cfg.topic, 'bridge topic (hub.topic)', 256),
     remoteHubUrl: text(cfg.remoteHubUrl, 'bridge remoteHubUrl', 2048),
@@ -101,5 +102,6 @@ export function bridgeRequest(value: unknown): BridgeRequest {
     events: events as string[] | undefined,
     token: cfg.token === undefined ? undefined : text(cfg.token, 'bridge token', 8192),
     dialect,
+    ...(getTopic ? { getTopic: { username: text(getTopic.username, 'bridge getTopic.username', 256), secret: text(getTopic.secret, 'bridge getTopic.secret', 8192) } } : {}),
   };
 }
