@@ -144,7 +144,9 @@ export class RemoteLink {
       await this.o.subscription.refreshToken();
     } catch (error) {
       // A GetTopic call fails like any call to the remote (retry, 401, denial); getToken is the page's.
-      if (!stale()) error instanceof RemoteError ? this.attemptFailed(error) : this.needToken(`getToken failed: ${messageOf(error)}`);
+      if (stale()) return;
+      if (error instanceof RemoteError) this.attemptFailed(error);
+      else this.needToken(`getToken failed: ${messageOf(error)}`);
       return;
     }
     if (stale()) return;

@@ -119,7 +119,7 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
     expect(currentPatient(hub, LOCAL)).toBe('p2');
     // Two notifications came (local-1's echo and remote-1): two flat answers, no ids.
     expect(bridgeFrames.length).toBeGreaterThanOrEqual(2);
-    for (const f of bridgeFrames) expect(Object.keys(f).sort()).toEqual(['status', 'statusCode', 'timestamp']);
+    for (const f of bridgeFrames) expect([...Object.keys(f)].sort()).toEqual(['status', 'statusCode', 'timestamp']);
     expect(bridgeFrames.every((f) => f.statusCode === '200' && f.status === 'OK')).toBe(true);
   });
 

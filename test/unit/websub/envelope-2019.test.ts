@@ -48,7 +48,7 @@ describe('HUB-ENV-01: the 2019 framing on tabcast serve', () => {
     expect(greeting).toEqual({ timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), status: 'OK', statusCode: '200' });
     await publish(server.url, imagingOpen('e1'), BEARER);
     const frame = await sock.next((f) => f.body !== undefined, 'an enveloped notification');
-    expect(Object.keys(frame).sort()).toEqual(['body', 'header']);
+    expect([...Object.keys(frame)].sort()).toEqual(['body', 'header']);
     expect(frame.header).toEqual({ 'Content-Type': 'application/json' });
     expect(frame.body).toMatchObject({ id: 'e1', timestamp: expect.any(String), event: { 'hub.topic': TOPIC, 'hub.event': 'ImagingStudy-open' } });
     expect(JSON.stringify(sock.frames)).not.toContain(SECRET);
