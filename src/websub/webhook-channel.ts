@@ -71,10 +71,12 @@ export class WebhookChannel implements SubscriberChannel {
     const next = this.queue.shift();
     if (!next) return;
     this.busy = true;
-    void this.deliver(next).finally(() => {
-      this.busy = false;
-      this.pump();
-    });
+    void this.deliver(next)
+      .catch(() => undefined) // an engine that refuses the answer must not stop the queue
+      .finally(() => {
+        this.busy = false;
+        this.pump();
+      });
   }
 
   private async deliver(item: Queued): Promise<void> {

@@ -63,7 +63,7 @@ export class WebsubDoor implements WebhookDoor {
     if (req.mode === 'unsubscribe') {
       if (!known?.channel) throw notFound('hub.callback is not an active webhook subscription of this hub.topic');
       const generation = ++known.generation;
-      void this.verify(known, url, 'unsubscribe', '', 0, generation).then((ok) => {
+      this.afterVerifying(this.verify(known, url, 'unsubscribe', '', 0, generation), (ok) => {
         if (ok && this.hooks.get(key) === known && this.o.hub.hasEndpoint(known.endpoint)) this.o.hub.unsubscribe(known.topic, known.endpoint);
       });
       return;
@@ -73,7 +73,7 @@ export class WebsubDoor implements WebhookDoor {
     if (known?.channel && this.o.hub.hasEndpoint(known.endpoint)) {
       // A re-subscription changes events and lease once the callback confirms it again.
       const generation = ++known.generation;
-      void this.verify(known, url, 'subscribe', req.events.join(','), req.leaseSeconds ?? 0, generation).then((ok) => {
+      this.afterVerifying(this.verify(known, url, 'subscribe', req.events.join(','), req.leaseSeconds ?? 0, generation), (ok) => {
         if (!ok || !this.o.hub.hasEndpoint(known.endpoint)) return;
         this.o.hub.subscribe({ topic: req.topic, events: req.events, leaseSeconds: req.leaseSeconds, endpoint: known.endpoint, subscriberName: req.subscriberName });
         known.channel?.setKey(secret);
@@ -84,11 +84,16 @@ export class WebsubDoor implements WebhookDoor {
     const result = this.o.hub.subscribe({ channel: 'websub', topic: req.topic, events: req.events, leaseSeconds: req.leaseSeconds, subscriberName: req.subscriberName ?? `webhook ${url.origin}` });
     const hook: Webhook = { topic: result.topic, callback: url.href, endpoint: result.endpoint, generation: 1 };
     this.hooks.set(key, hook);
-    void this.verify(hook, url, 'subscribe', result.events, result.leaseSeconds, 1).then((ok) => {
+    this.afterVerifying(this.verify(hook, url, 'subscribe', result.events, result.leaseSeconds, 1), (ok) => {
       if (this.hooks.get(key) !== hook || hook.generation !== 1) return;
       if (ok) this.activate(key, hook, secret);
       else this.drop(key, hook);
     });
+  }
+
+  /** Runs `then` once verification settles; nothing a callback does may escape as an unhandled rejection. */
+  private afterVerifying(verified: Promise<boolean>, then: (ok: boolean) => void): void {
+    verified.then(then).catch((error: unknown) => this.log(`tabcast: webhook handling failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   private async verify(hook: Webhook, url: URL, mode: 'subscribe' | 'unsubscribe', events: string, leaseSeconds: number, generation: number): Promise<boolean> {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub, HubLogEntry } from '../../../src/hub/index.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { ManualTimers, settle } from '../bridge/support/manual-timers.js';
-import { cleanup, postSubscription, publish, subscribeAndOpen, track } from '../server/support.js';
+import { cleanup, DIST_MISSING, HubProcess, postSubscription, publish, subscribeAndOpen, track } from '../server/support.js';
 import { CallbackServer } from './support.js';
 import { until } from '../bridge/support/local.js';
 import { createWireHandler } from '../../../src/wire/index.js';
@@ -444,5 +444,23 @@ describe('--websub on the command line and in the protocol list', () => {
     const { server: plain } = await serve({ websub: false });
     const plainList = ((await (await fetch(`${plain.url}/${TOPIC}/protocols`)).json()) as any).protocols;
     expect(plainList.map((p: any) => p.name)).not.toContain('websub');
+  });
+});
+
+describe.skipIf(DIST_MISSING)('the tabcast process with --websub (needs npm run build)', () => {
+  it('HUB-WEBSUB-01 / HUB-WEBSUB-04: `tabcast serve --websub` says what it calls back, verifies a callback and POSTs to it', async () => {
+    const cb = await callback();
+    const hub = await HubProcess.start(['--port', '0', '--heartbeat-ms', '0', '--websub']);
+    expect(hub.stdout).toMatch(/WebSub callbacks on: the hub calls back only the loopback hosts/);
+    const res = await postSubscription(hub.url, webhookParams(cb.url, { 'hub.secret': 'cli-secret' }));
+    expect(res.status).toBe(202);
+    cb.secret = 'cli-secret';
+    await cb.waitFor(1, (r) => r.method === 'GET', 'the verification');
+    // Live or as catch-up once the verification lands, the event reaches the callback either way.
+    expect((await publish(hub.url, patientOpen('p1', 'cli-1'))).status).toBe(202);
+    await cb.waitFor(1, (r) => r.method === 'POST', 'a delivery from the process');
+    expect(cb.deliveries[0].id).toBe('cli-1');
+    expect(cb.badSignatures).toBe(0);
+    expect(hub.stdout + hub.stderr).not.toContain('cli-secret');
   });
 });
