@@ -162,6 +162,14 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
     expect(await registry.open({ topic: LOCAL, remoteHubUrl: server.url, dialect: '2019', getTopic: { username: 'alice', secret: SECRET } })).toBe(bridge);
   });
 
+  it('HUB-ENV-03: hub.bridge() in a page may ask for dialect 2019 with getTopic; the host checks both', async () => {
+    const { bridgeRequest } = await import('../../../src/host/arguments.js');
+    const base = { topic: LOCAL, remoteHubUrl: 'https://pacs.test/fhircast/hub' };
+    expect(bridgeRequest({ ...base, dialect: '2019', getTopic: { username: 'alice', secret: 's' } })).toMatchObject({ dialect: '2019', getTopic: { username: 'alice', secret: 's' } });
+    expect(() => bridgeRequest({ ...base, dialect: '2020' })).toThrow(/2019/);
+    expect(() => bridgeRequest({ ...base, dialect: '2019', getTopic: { username: 'alice' } })).toThrow(/getTopic\.secret/);
+  });
+
   it('HUB-ENV-03: after a host restart a getTopic bridge waits for its secret, then resumes', async () => {
     const server = await serve();
     const hub = await localHub();

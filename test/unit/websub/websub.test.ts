@@ -26,7 +26,7 @@ async function callback(path?: string): Promise<CallbackServer> {
   return cb;
 }
 
-async function serve(options: { websub?: boolean; allow?: string[]; ackTimeoutMs?: number; heartbeatMs?: number; log?: string[] } = {}) {
+async function serve(options: { websub?: boolean; allow?: string[]; ackTimeoutMs?: number; heartbeatMs?: number; log?: string[]; users?: { secret: string; groups: string[][] } } = {}) {
   const timers = new ManualTimers();
   const server = track(
     await startServer({
@@ -35,6 +35,7 @@ async function serve(options: { websub?: boolean; allow?: string[]; ackTimeoutMs
       ackTimeoutMs: options.ackTimeoutMs,
       clock: timers.clock,
       log: (line) => options.log?.push(line),
+      users: options.users,
       ...(options.websub === false ? {} : { websub: { allow: options.allow ?? [], timers: { set: timers.setTimeout, clear: timers.clearTimeout } } }),
     }),
   );
@@ -116,6 +117,18 @@ describe('HUB-WEBSUB-02: where callbacks may point', () => {
     const listed = await postSubscription(server.url, webhookParams(`http://localhost:${cb.port}/cb`));
     expect(listed.status).toBe(202);
     await cb.waitFor(1, (r) => r.method === 'GET', 'the verification of the listed origin');
+  });
+
+  it('HUB-WEBSUB-02 / HUB-ID-06: with --users a webhook subscription needs the Bearer secret; without it, 401 and no request to the callback', async () => {
+    const cb = await callback();
+    const { server } = await serve({ users: { secret: 'users-secret', groups: [['u1']] } });
+    const res = await postSubscription(server.url, webhookParams(cb.url));
+    expect(res.status).toBe(401);
+    await settle();
+    expect(cb.requests).toHaveLength(0);
+    const connected = nextLog(server.hub, 'connect');
+    expect((await postSubscription(server.url, webhookParams(cb.url), { authorization: 'Bearer users-secret' })).status).toBe(202);
+    await connected;
   });
 
   it('HUB-WEBSUB-02: with no --websub-allow only loopback hosts are allowed, and only http(s)', async () => {
@@ -451,7 +464,7 @@ describe.skipIf(DIST_MISSING)('the tabcast process with --websub (needs npm run 
   it('HUB-WEBSUB-01 / HUB-WEBSUB-04: `tabcast serve --websub` says what it calls back, verifies a callback and POSTs to it', async () => {
     const cb = await callback();
     const hub = await HubProcess.start(['--port', '0', '--heartbeat-ms', '0', '--websub']);
-    expect(hub.stdout).toMatch(/WebSub callbacks on: the hub calls back only the loopback hosts/);
+    await until(() => /WebSub callbacks on: the hub calls back only the loopback hosts/.test(hub.stdout), 'the WebSub line after the listening line');
     const res = await postSubscription(hub.url, webhookParams(cb.url, { 'hub.secret': 'cli-secret' }));
     expect(res.status).toBe(202);
     cb.secret = 'cli-secret';
