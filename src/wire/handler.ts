@@ -109,9 +109,9 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
       }
       case 'websub': {
         const topic = decodeSegment(route.segment);
+        if (request.method === 'POST') return await postToWebsub(wire, request, topic, form); // authorised as a subscription or a change
         await authorize(wire.hub, request);
-        if (request.method === 'GET') return jsonResponse(200, pullContext(wire.hub, topic, wire.now, pullId));
-        return await postToWebsub(wire, request, topic, form);
+        return jsonResponse(200, pullContext(wire.hub, topic, wire.now, pullId));
       }
     }
   } catch (error) {

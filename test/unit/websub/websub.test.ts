@@ -119,7 +119,7 @@ describe('HUB-WEBSUB-02: where callbacks may point', () => {
     await cb.waitFor(1, (r) => r.method === 'GET', 'the verification of the listed origin');
   });
 
-  it('HUB-WEBSUB-02 / HUB-ID-06: with --users a webhook subscription needs the Bearer secret; without it, 401 and no request to the callback', async () => {
+  it('HUB-WEBSUB-02 / HUB-WEBSUB-06 / HUB-ID-06: with --users webhooks and {topic}/websub need the Bearer secret; without it, 401 and no request to the callback', async () => {
     const cb = await callback();
     const { server } = await serve({ users: { secret: 'users-secret', groups: [['u1']] } });
     const res = await postSubscription(server.url, webhookParams(cb.url));
@@ -129,6 +129,11 @@ describe('HUB-WEBSUB-02: where callbacks may point', () => {
     const connected = nextLog(server.hub, 'connect');
     expect((await postSubscription(server.url, webhookParams(cb.url), { authorization: 'Bearer users-secret' })).status).toBe(202);
     await connected;
+    // The proposal's path asks for the same Bearer, for reading and for writing.
+    expect((await fetch(`${server.url}/${TOPIC}/websub`)).status).toBe(401);
+    expect((await fetch(`${server.url}/${TOPIC}/websub`, { headers: { authorization: 'Bearer users-secret' } })).status).toBe(200);
+    expect((await publish(`${server.url}/${TOPIC}/websub`, patientOpen('p1', 'no-bearer'))).status).toBe(401);
+    expect((await publish(`${server.url}/${TOPIC}/websub`, patientOpen('p1', 'bearer'), { authorization: 'Bearer users-secret' })).status).toBe(202);
   });
 
   it('HUB-WEBSUB-02: with no --websub-allow only loopback hosts are allowed, and only http(s)', async () => {
