@@ -3,7 +3,7 @@
  * server library with a users file, on 127.0.0.1): GetTopic, Bearer, the envelope both ways,
  * context adoption, and three restarts of the remote (state kept in a data file).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { BridgeRegistry, startBridge, type Bridge, type BridgeConfig } from '../
 import { isHubError } from '../../../src/protocol/index.js';
 import type { Hub } from '../../../src/hub/index.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
+import { DIST_MISSING, HubProcess } from '../server/support.js';
 import { currentPatient, localApp, localHub, patientOpen, until, waitForState } from './support/local.js';
 
 const LOCAL = 'T-local-2019';
@@ -288,5 +289,30 @@ describe('HUB-ENV-03: answers on a 2019 connection', () => {
     expect(sent.map((f) => f.statusCode)).toEqual(['200', '409', '200']);
     expect(sent.map((f) => f.status)).toEqual(['OK', 'Error', 'OK']);
     expect(sent.every((f) => f.id === undefined)).toBe(true);
+  });
+});
+
+describe.skipIf(DIST_MISSING)('HUB-ENV-03 against the tabcast process (needs npm run build)', () => {
+  it('HUB-ENV-03: `tabcast serve --users FILE` as the remote: the 2019 bridge relays both ways, once each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabcast-2019-cli-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const usersFile = join(dir, 'users.json');
+    writeFileSync(usersFile, JSON.stringify(USERS));
+    const remote = await HubProcess.start(['--port', '0', '--heartbeat-ms', '0', '--users', usersFile]);
+    cleanups.push(() => remote.close());
+    const remoteTopic = await topicOf(remote.url, 'alice');
+    const hub = await localHub();
+    const app = localApp(hub, LOCAL);
+    const bridge = bridge2019(hub, remote.url);
+    await waitForState(bridge, 'connected');
+    const ris = await remoteApp2019(remote.url, remoteTopic);
+    await hub.publish(patientOpen(LOCAL, 'p1', 'cli-local'));
+    await until(() => ris.ids().includes('cli-local'), 'the RIS to get cli-local');
+    await remotePublish(remote.url, patientOpen(remoteTopic, 'p2', 'cli-remote'));
+    await until(() => app.ids().includes('cli-remote'), 'the local app to get cli-remote');
+    expect(app.ids().filter((id) => id === 'cli-local')).toHaveLength(1);
+    expect(app.ids().filter((id) => id === 'cli-remote')).toHaveLength(1);
+    expect(ris.ids().filter((id) => id === 'cli-local')).toHaveLength(1);
+    expect(remote.stdout + remote.stderr).not.toContain(SECRET);
   });
 });
