@@ -362,6 +362,43 @@ describe('HUB-WEBSUB-05: the callback status is the ack', () => {
   });
 });
 
+describe('HUB-WEBSUB-05: bad callbacks cost their own slot, never the hub', () => {
+  it('HUB-WEBSUB-05: next to callbacks that hang, redirect, stream a huge body or reset, a good callback and an STU3 app get every event in order', async () => {
+    const { server, advance } = await serve({ ackTimeoutMs: 10_000 });
+    const behaviours = ['hold', 302, 'huge', 'reset'] as const;
+    const bad: CallbackServer[] = [];
+    for (const [i, answer] of behaviours.entries()) {
+      const cb = await callback(`/bad-${i}`);
+      await subscribeVerified(server, cb, { 'subscriber.name': `bad-${String(answer)}` });
+      cb.answer = answer;
+      bad.push(cb);
+    }
+    const good = await callback('/good');
+    good.secret = 'good-secret';
+    await subscribeVerified(server, good, { 'subscriber.name': 'good', 'hub.secret': 'good-secret' });
+    const stu3 = await subscribeAndOpen(server.url, TOPIC, 'Patient-open', { name: 'stu3' });
+    const sent: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      expect((await publish(server.url, patientOpen(`p${i}`, `b${i}`))).status).toBe(202);
+      sent.push(`b${i}`);
+    }
+    const opens = () => good.deliveries.filter((d) => d.event['hub.event'] === 'Patient-open');
+    await good.waitFor(5, (r) => r.method === 'POST' && JSON.parse(r.body).event['hub.event'] === 'Patient-open', 'five events at the good callback');
+    expect(opens().map((d) => d.id)).toEqual(sent);
+    // It also heard, as SyncErrors, about the callbacks that failed.
+    expect(good.deliveries.some((d) => d.event['hub.event'] === 'syncerror')).toBe(true);
+    expect(good.badSignatures).toBe(0);
+    for (const id of sent) stu3.sock.ack(await stu3.sock.nextEvent('Patient-open'));
+    expect((await fetch(`${server.url}/${TOPIC}`)).status).toBe(200);
+    // The hanging callback holds its first POST: it never saw a second one.
+    expect(bad[0]!.deliveries.map((d) => d.id)).toEqual(['b1']);
+    await advance(10_000);
+    const names = subscribers(server).map((s) => s.name);
+    expect(names).not.toContain('bad-hold');
+    expect(names).toEqual(expect.arrayContaining(['good', 'stu3', 'bad-302', 'bad-huge', 'bad-reset']));
+  });
+});
+
 describe('HUB-WEBSUB-06: the proposal path {topic}/websub', () => {
   it('HUB-WEBSUB-06: POST there takes a form subscription with the topic from the path and the channel type implied', async () => {
     const cb = await callback();
