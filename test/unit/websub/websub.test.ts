@@ -388,7 +388,11 @@ describe('HUB-WEBSUB-05: bad callbacks cost their own slot, never the hub', () =
     // It also heard, as SyncErrors, about the callbacks that failed.
     expect(good.deliveries.some((d) => d.event['hub.event'] === 'syncerror')).toBe(true);
     expect(good.badSignatures).toBe(0);
-    for (const id of sent) stu3.sock.ack(await stu3.sock.nextEvent('Patient-open'));
+    for (const id of sent) {
+      const event = await stu3.sock.nextEvent('Patient-open');
+      expect(event.id).toBe(id);
+      stu3.sock.ack(event);
+    }
     expect((await fetch(`${server.url}/${TOPIC}`)).status).toBe(200);
     // The hanging callback holds its first POST: it never saw a second one.
     expect(bad[0]!.deliveries.map((d) => d.id)).toEqual(['b1']);
