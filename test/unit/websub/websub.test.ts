@@ -224,6 +224,25 @@ describe('HUB-WEBSUB-03: verification of intent', () => {
     expect(cb.deliveries).toHaveLength(0);
   });
 
+  it('HUB-WEBSUB-03: subscribing the same callback again is verified again, then replaces its events and secret', async () => {
+    const cb = await callback();
+    const { server } = await serve();
+    await subscribeVerified(server, cb, { 'hub.events': 'Patient-open', 'hub.secret': 'first' });
+    const again = await postSubscription(server.url, webhookParams(cb.url, { 'hub.events': 'Patient-close', 'hub.secret': 'second' }));
+    expect(again.status).toBe(202);
+    await cb.waitFor(2, (r) => r.method === 'GET', 'the second verification');
+    expect(cb.verifications[1]!.url.searchParams.get('hub.events')).toBe('Patient-close');
+    await until(() => subscribers(server)[0]?.events === 'Patient-close', 'the new events to apply');
+    expect(subscribers(server)).toHaveLength(1);
+    cb.secret = 'second';
+    await publish(server.url, patientOpen('p1', 'open-ignored'));
+    await publish(server.url, { timestamp: '2026-01-01T00:00:00Z', id: 'closed', event: { 'hub.topic': TOPIC, 'hub.event': 'Patient-close', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'p1' } }] } });
+    await cb.waitFor(1, (r) => r.method === 'POST', 'the close');
+    await settle();
+    expect(cb.deliveries.map((d) => d.id)).toEqual(['closed']);
+    expect(cb.badSignatures).toBe(0);
+  });
+
   it('HUB-WEBSUB-03: an unsubscribe the callback does not confirm changes nothing', async () => {
     const cb = await callback();
     const { server } = await serve();
