@@ -6,7 +6,7 @@
 //   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
 //   --build            rebuild dist/ first (it is built anyway when missing)
 //   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
-//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile, day
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
@@ -22,11 +22,13 @@ import { bridgeRun } from '../bench/lib/bridge-pass.mjs';
 import { heapPass } from '../bench/lib/heap.mjs';
 import { profilePass } from '../bench/lib/profile-pass.mjs';
 import { serverLatency, startServe } from '../bench/lib/server-path.mjs';
+import { servePagePass } from '../bench/lib/serve-page-pass.mjs';
 import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
 import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
 import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -36,7 +38,7 @@ const argText = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
-const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile'];
+const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile', 'day'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
 const lib = resolve(argText('--lib', root));
 const outName = argText('--out', 'latest');
@@ -54,8 +56,9 @@ const CONFIG = quick
       serve: { samples: 200, warmup: 50 },
       bridge: { samples: 50, warmup: 10 },
       cold: { count: 3 },
-      heap: { events: 1000, cycles: 4, warmup: 100 },
+      heap: { events: 10_000, cycles: 4, warmup: 100 },
       profile: flag('--profile') ? { pairSamples: 100, burst: 500, updates: 10 } : undefined,
+      day: { points: [1, 100, 1000], samples: 20, wave: 50 },
     }
   : {
       mode: 'full',
@@ -68,8 +71,9 @@ const CONFIG = quick
       serve: { samples: 600, warmup: 100 },
       bridge: { samples: 150, warmup: 30 },
       cold: { count: 20 },
-      heap: { events: 10_000, cycles: 20, warmup: 200 },
+      heap: { events: 100_000, cycles: 20, warmup: 200 },
       profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
+      day: { points: DAY_POINTS, samples: 60, wave: 50 },
     };
 
 // --rerender: no measuring, just the report (and with --docs the docs) again from bench/results/<out>.json
@@ -172,7 +176,7 @@ function weight() {
 const server = await startBenchServer({ distDir });
 const browser = await launch();
 let serve;
-const raw = { runs: [], server: [], bridge: [] };
+const raw = { runs: [], server: [], bridge: [], servePage: [] };
 const extra = {};
 try {
   if (have.serve && (sections.has('serve') || sections.has('bridge'))) {
@@ -187,7 +191,8 @@ try {
     raw.runs.push(await browserRun(browser, server.origin, CONFIG, r, log));
     raw.runs[r].window = [runStart];
     if (serve && sections.has('serve')) {
-      log(`run ${r + 1}: server hub (${CONFIG.serve.warmup} warm-up + ${CONFIG.serve.samples} round trips, own pass)`);
+      raw.servePage.push(await servePagePass(browser, server.origin, serve.hubUrl, CONFIG.serve, r, log));
+      log(`run ${r + 1}: server hub from Node clients (${CONFIG.serve.warmup} warm-up + ${CONFIG.serve.samples} round trips, own pass)`);
       raw.server.push(await serverLatency(serve.hubUrl, CONFIG.serve));
     }
     if (serve && have.tabcast && sections.has('bridge')) {
@@ -199,6 +204,7 @@ try {
   if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
   if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
   if (have.tabcast && CONFIG.profile && sections.has('profile')) extra.profile = await profilePass(browser, server.origin, distDir, CONFIG.profile, log);
+  if (sections.has('day')) extra.day = await dayPass(browser, server.origin, lib, have, CONFIG.day, log);
 } finally {
   meta.load = machineLoad.stop();
   await browser.close();
@@ -218,7 +224,7 @@ publishResults({ meta, raw, extra });
 /** Figures, summary, chart and report from the raw samples; writes them and prints the summary. */
 function publishResults({ meta, raw, extra }) {
   const runs = raw.runs.map((run, i) => {
-    const r = perRun(run, raw.server[i], raw.bridge[i]);
+    const r = perRun(run, raw.server[i], raw.bridge[i], raw.servePage?.[i]);
     const [from, to] = run.window ?? [];
     const during = meta.load.samples.filter((x) => x.t >= from && x.t <= to + 5 && Number.isFinite(x.foreignCores));
     r.foreignCores = during.length ? during.reduce((a, x) => a + x.foreignCores, 0) / during.length : undefined;
@@ -229,7 +235,8 @@ function publishResults({ meta, raw, extra }) {
   const chartSeries = [
     { name: 'floor (raw MessagePort relay)', samples: pooled('floor') },
     { name: 'tabcast (SharedWorker hub, IndexedDB on)', samples: pooled('tabcast') },
-    { name: 'tabcast serve (loopback, 2 ws clients)', samples: raw.server.flatMap((s) => s.tabcastServe) },
+    { name: 'tabcast serve from Chromium pages (fetch + WebSocket)', samples: (raw.servePage ?? []).flatMap((s) => s.serve) },
+    { name: 'tabcast serve from Node clients (http + ws)', samples: raw.server.flatMap((s) => s.tabcastServe) },
     { name: 'bridge (tab → worker → serve → worker → tab)', samples: raw.bridge.flatMap((s) => s.bridge) },
   ];
   const svg = latencyCdfSvg(chartSeries, {
@@ -244,7 +251,7 @@ function publishResults({ meta, raw, extra }) {
   // With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
   const analysisFile = join(root, 'bench/analysis.md');
   const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
-  const md = renderMarkdown(results, { analysis });
+  const md = renderMarkdown(results, { analysis }) + (extra.day ? daySection(extra.day, meta) : '');
   writeFileSync(join(outDir, `${outName}.md`), md);
   if (flag('--docs')) {
     writeFileSync(join(root, 'docs/benchmarks.md'), md);
@@ -253,5 +260,10 @@ function publishResults({ meta, raw, extra }) {
   const foreign = meta.load.foreignCores;
   console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
   console.log(summaryText(rows));
+  if (extra.day) {
+    const dayTable = dayMarkdown(extra.day);
+    writeFileSync(join(outDir, `${outName}-day.md`), `${dayTable}\n`);
+    console.log(`\nday: a new study id on every event (medians; ratio to 1 open context)\n${dayTable}`);
+  }
   console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }

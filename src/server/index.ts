@@ -3,7 +3,7 @@
  * the FHIRcast work. Defaults for every port (clock, crypto, storage) live here, at the door.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Hub, type Clock, type HubStorage, type UsersConfig } from '../hub/index.js';
+import { Hub, type Clock, type HubBounds, type HubStorage, type UsersConfig } from '../hub/index.js';
 import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
@@ -26,8 +26,10 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** A validated users file: GetTopic and Bearer checks are on (HUB-ID). */
   users?: UsersConfig;
-  /** Where state persists. Default: memory only. */
+  /** Where state persists. Default: memory only. Closed by `close()`. */
   storage?: HubStorage;
+  /** Bounds on state (HUB-BOUND-03..06); each missing one takes the engine's default. */
+  bounds?: Partial<HubBounds>;
   /** Origins that get CORS headers, compared exactly (HUB-SEC-06). */
   allowOrigins?: readonly string[];
   maxConnections?: number;
@@ -77,14 +79,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clock = options.clock ?? systemClock;
   let hub: Hub | undefined;
   const driver = timerDriver(() => hub?.tick(), clock);
+  const storage = options.storage ?? memoryStorage();
   hub = await Hub.create({
     clock,
     crypto: webCrypto,
-    storage: options.storage ?? memoryStorage(),
+    storage,
     ackTimeoutMs: options.ackTimeoutMs,
     heartbeatMs,
+    bounds: options.bounds,
+    // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
+    malformedRecords: 'refuse',
     onWake: driver.onWake,
     onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+  }).catch(async (error: unknown) => {
+    await storage.close?.().catch(() => undefined);
+    throw error;
   });
   const engine = hub;
   if (options.users) await engine.configureUsers(options.users);
@@ -133,6 +142,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       driver.stop();
+      void storage.close?.().catch(() => undefined);
       reject(new Error(listenFailure(error, host, options.port ?? 5200)));
     };
     server.once('error', failed);
@@ -170,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         server.closeAllConnections();
         await stopped;
         driver.stop();
+        await storage.close?.();
       })();
       return closing;
     },

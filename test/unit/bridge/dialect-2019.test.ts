@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { fileStorage } from '../../../src/adapters/file-storage.js';
+import { lmdbStorage } from '../../../src/adapters/lmdb-storage.js';
 import { BridgeRegistry, startBridge, type Bridge, type BridgeConfig } from '../../../src/bridge/index.js';
 import { isHubError } from '../../../src/protocol/index.js';
 import type { Hub } from '../../../src/hub/index.js';
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 async function serve(port = 0, dataFile?: string): Promise<RunningServer> {
-  const server = await startServer({ port, heartbeatMs: 0, users: USERS, ...(dataFile ? { storage: fileStorage(dataFile) } : {}) });
+  const server = await startServer({ port, heartbeatMs: 0, users: USERS, ...(dataFile ? { storage: lmdbStorage(dataFile) } : {}) });
   cleanups.push(() => server.close());
   return server;
 }
@@ -202,7 +202,7 @@ describe('HUB-ENV-03: the 2019 bridge and three restarts of tabcast serve --user
   it('HUB-ENV-03: recovers each time; nothing queued is lost, nothing is delivered twice, and both ends agree', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabcast-2019-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const dataFile = join(dir, 'remote.json');
+    const dataFile = join(dir, 'remote');
     const published: string[] = [];
     const launch = async (port: number) => {
       const s = await serve(port, dataFile);
