@@ -40,6 +40,8 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
 interface Wire {
   hub: Hub;
   location: HubLocation;
+  admitSubscription?: (request: Request) => void;
+  onSubscribed?: (request: Request, endpointId: string) => void;
   limit: number;
   onInternalError?: (error: unknown) => void;
   webhooks?: WebhookDoor;
@@ -56,7 +58,18 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const now = options.now ?? (() => Date.now());
   // A door that takes webhooks offers websub; one without a webhook door refuses webhook subscriptions with 400.
   const channels = channelSwitches({ ...options.channels, websub: options.webhooks !== undefined || options.channels?.websub === true });
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, webhooks: options.webhooks, now, envelope2019: new Set(), channels };
+  const wire: Wire = {
+    hub,
+    location,
+    limit,
+    onInternalError: options.onInternalError,
+    admitSubscription: options.admitSubscription,
+    onSubscribed: options.onSubscribed,
+    webhooks: options.webhooks,
+    now,
+    envelope2019: new Set(),
+    channels,
+  };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
@@ -181,6 +194,8 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
   await authorize(wire.hub, request);
   const req = parseSubscriptionRequest(params, { webhooks: wire.webhooks !== undefined });
   if (req.channelType === 'webhook') {
+    // A client over its share is refused here too; a webhook waits for its verification 5 s at most, so it is not recorded.
+    if (req.mode === 'subscribe') wire.admitSubscription?.(request);
     wire.webhooks!.request(req);
     return emptyResponse(202);
   }
@@ -189,7 +204,10 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
+  const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
+  if (isNew) wire.admitSubscription?.(request);
   const result = req.mode === 'subscribe' ? wire.hub.subscribe({ ...req, channel: req.dialect === '2019' ? '2019' : 'stu3' }) : wire.hub.handleSubscriptionRequest(req);
+  if (isNew) wire.onSubscribed?.(request, result.endpoint);
   for (const id of wire.envelope2019) if (!wire.hub.hasEndpoint(id)) wire.envelope2019.delete(id);
   if (req.dialect === '2019' && req.mode === 'subscribe') wire.envelope2019.add(result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
