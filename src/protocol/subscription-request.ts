@@ -119,7 +119,9 @@ export function parseSubscriptionRequest(params: Record<string, unknown>, option
 function webhookFields(params: Record<string, unknown>): Partial<SubscriptionRequest> {
   const callback = asText('hub.callback', params['hub.callback']);
   if (!callback) throw badRequest('hub.callback is required for a webhook subscription', 'required');
+  if (callback.length > 2048) throw badRequest('hub.callback is longer than 2048 characters', 'value');
   const secret = asText('hub.secret', params['hub.secret']) || undefined;
+  if (secret !== undefined && secret.length > 1024) throw badRequest('hub.secret is longer than 1024 characters', 'value');
   return { channelType: 'webhook', callback, ...(secret ? { secret } : {}) };
 }
 

@@ -31,6 +31,9 @@ describe('HUB-WEBSUB-01: webhooks only with --websub', () => {
     const missing = await postSubscription(server.url, { ...webhookParams(cb.url), 'hub.callback': '' });
     expect(missing.status).toBe(400);
     expect(await missing.text()).toMatch(/hub\.callback/);
+    const long = await postSubscription(server.url, webhookParams(`${cb.url}?${'x'.repeat(2100)}`));
+    expect(long.status).toBe(400);
+    expect((await postSubscription(server.url, webhookParams(cb.url, { 'hub.secret': 's'.repeat(1025) }))).status).toBe(400);
   });
 });
 
