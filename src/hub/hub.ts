@@ -15,6 +15,7 @@ import { HubLog, type HubLogEntry } from './log.js';
 import { TopicContexts, type DerivedOpen, type TopicRecord } from './open-contexts.js';
 import { CoalescingWriter } from './persistence.js';
 import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
+import type { ReplicaPort } from './replica.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
@@ -423,6 +424,20 @@ export class Hub {
 
   private persistTopic(state: TopicContexts): Promise<void> {
     return this.writer.mark(`topic:${state.record.topic}`, () => structuredCloneJson(state.record));
+  }
+
+  /** The engine's state as cluster replication drives it (src/hub/replica.ts); not for apps. */
+  replicaPort(): ReplicaPort {
+    return {
+      topics: this.topics,
+      subscriptions: this.subscriptions,
+      clock: this.clock,
+      crypto: this.crypto,
+      broadcast: (topic, canonical, n, derived, options) => this.broadcast(topic, canonical, n, derived, options),
+      persistTopic: (state) => this.persistTopic(state),
+      emit: (entry) => this.log.emit(entry),
+      rearm: () => this.rearm(),
+    };
   }
 
   /** Resolves when every accepted change is durable. */

@@ -50,6 +50,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
       publicUrl: args.publicUrl,
+      ...(args.redis === undefined ? {} : { redis: args.redis, instanceId: args.instanceId }),
       log: io.err,
     });
   } catch (error) {

@@ -12,6 +12,7 @@ import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_
 import { corsFor } from './cors.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
+import { clusterDoor, type ClusterDoor } from './cluster-door.js';
 
 /** How to run the server; everything has a default. */
 export interface ServerOptions {
@@ -40,6 +41,10 @@ export interface ServerOptions {
   clock?: Clock;
   /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
   log?: (line: string) => void;
+  /** Cluster mode: share topics with every instance on this Redis (`redis://HOST:PORT`, HUB-CLUSTER). */
+  redis?: string;
+  /** This instance's name in /healthz (cluster mode). Default: random. */
+  instanceId?: string;
 }
 
 /** A listening server. */
@@ -70,17 +75,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clock = options.clock ?? systemClock;
   let hub: Hub | undefined;
   const driver = timerDriver(() => hub?.tick(), clock);
-  hub = await Hub.create({
-    clock,
-    crypto: webCrypto,
-    storage: options.storage ?? memoryStorage(),
-    ackTimeoutMs: options.ackTimeoutMs,
-    heartbeatMs,
-    onWake: driver.onWake,
-    onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
-  });
-  const engine = hub;
-  if (options.users) await engine.configureUsers(options.users);
+  const cluster: ClusterDoor | undefined = options.redis === undefined ? undefined : await clusterDoor(options.redis, options.instanceId, log);
+  const start = async () => {
+    hub = await Hub.create({
+      clock,
+      crypto: webCrypto,
+      storage: cluster?.node.hubStorage ?? options.storage ?? memoryStorage(),
+      ackTimeoutMs: options.ackTimeoutMs,
+      heartbeatMs,
+      onWake: driver.onWake,
+      onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    await cluster?.node.attach(hub);
+    if (options.users) await hub.configureUsers(options.users);
+    return hub;
+  };
+  const engine = cluster ? await cluster.node.whileStarting(start) : await start();
 
   const allowed = new Set(options.allowOrigins ?? []);
   let wire: WireHandler | undefined;
@@ -137,12 +147,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         hubUrl: options.publicUrl ?? `${base}${path}`,
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
+        health: cluster?.health,
       });
       sockets = socketDoor(wire, base, heartbeatMs, log);
       resolve();
     });
   });
-  server.on('upgrade', (req, socket, head) => sockets!.upgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    if (!cluster) return sockets!.upgrade(req, socket, head);
+    // An endpoint another instance issued is adopted before the upgrade is checked (HUB-CLUSTER-02).
+    void cluster.beforeUpgrade(wire!, req.url, base).then(() => sockets!.upgrade(req, socket, head));
+  });
   server.on('error', (error) => log(`tabcast: server error: ${error.message}`));
 
   let closing: Promise<void> | undefined;
@@ -158,6 +173,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         server.closeAllConnections();
         await stopped;
         driver.stop();
+        await cluster?.node.close();
       })();
       return closing;
     },

@@ -16,6 +16,7 @@ type Route =
   | { kind: 'well-known' }
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
+  | { kind: 'healthz' }
   | { kind: 'topic'; segment: string };
 
 const METHODS: Record<Route['kind'], readonly string[]> = {
@@ -23,6 +24,7 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
   'well-known': ['GET'],
   gettopic: ['GET'],
   endpoint: ['GET'],
+  healthz: ['GET', 'POST'],
   topic: ['GET', 'POST'],
 };
 
@@ -31,13 +33,14 @@ interface Wire {
   location: HubLocation;
   limit: number;
   onInternalError?: (error: unknown) => void;
+  health?: WireOptions['health'];
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
 export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError };
+  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, health: options.health };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
@@ -72,6 +75,12 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
       case 'endpoint':
         if (!wire.hub.hasEndpoint(endpointIdFromUrl(wire.location, request.url) ?? '')) throw notFound('no such resource on this hub');
         throw new HubError(426, 'not-supported', 'this endpoint speaks WebSocket only: open it with a WebSocket client');
+      case 'healthz': {
+        // HUB-CLUSTER-05: the health route, so `healthz` is never a topic.
+        if (request.method !== 'GET') throw badRequest('"healthz" is not a topic: it is the hub\u2019s health route', 'value');
+        const health = wire.health?.() ?? { status: 200, body: { instance: 'single', redis: 'none' } };
+        return jsonResponse(health.status, health.body);
+      }
       case 'topic': {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
@@ -98,6 +107,7 @@ function resolveRoute(location: HubLocation, pathname: string): Route | undefine
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
   if (lower === 'gettopic' || lower === 'authenticate') return { kind: 'gettopic' };
+  if (segments[0] === 'healthz') return { kind: 'healthz' };
   return { kind: 'topic', segment: segments[0]! };
 }
 

@@ -15,6 +15,8 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /** Answers `GET {hub.url}/healthz` (cluster mode, HUB-CLUSTER-05); without it the route says the hub is up. */
+  health?: () => { status: number; body: unknown };
 }
 
 /** The hub side of a WebSocket-shaped transport. */

@@ -1,0 +1,326 @@
+/**
+ * One instance of a cluster: a full engine kept as a replica of the shared change log in Redis.
+ * A context change is checked here, appended to the log, and answered once this instance's log
+ * reader has applied it, so its 202 or 409 is what every replica computed. Subscriptions are
+ * announced to every instance so any of them can accept an endpoint's WebSocket; acks, leases and
+ * heartbeats stay with the engine that holds the socket; SyncErrors it raises are announced once.
+ */
+import { Redis } from 'ioredis';
+import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
+import { adoptSubscription, applyOrderedChange, deliverForeignSyncError, forgetSubscription, prepareChange, shareSubscription, type OrderedChange, type ReplicaPort, type SharedSubscription } from '../hub/replica.js';
+import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
+import { appendChange, readFrom, waitForEntries } from './change-log.js';
+import { RedisHealth, type HealthState } from './health.js';
+import { clusterKeys, type ClusterKeys } from './keys.js';
+import { comparePositions, LOG_START, type LogPosition } from './log-position.js';
+import { RedisStorage } from './redis-storage.js';
+
+/** How to join a cluster. */
+export interface ClusterOptions {
+  /** `redis://HOST:PORT` */
+  redisUrl: string;
+  /** Names this instance in /healthz and logs. Default: a random id. */
+  instanceId?: string;
+  /** Key prefix, so hubs can share a Redis. Default `tabcast`. */
+  prefix?: string;
+  /** Hears problems (never secrets or endpoints). */
+  log?: (line: string) => void;
+}
+
+/** A topic name that /healthz takes (HUB-CLUSTER-05). */
+export const RESERVED_TOPIC = 'healthz';
+
+/** How long a change may take to reach Redis before it is refused there (Redis clock). */
+const APPEND_DEADLINE_MS = 1500;
+/** Client-side bound of every command; longer than the deadline, so a timed-out change is never applied. */
+const COMMAND_TIMEOUT_MS = 2500;
+/** How long a change waits for a reconnect in progress before it is refused. */
+const RECONNECT_WAIT_MS = 1500;
+/** How long one blocking read of the log waits. */
+const READ_BLOCK_MS = 1000;
+
+interface Waiter {
+  resolve(result: PublishResult): void;
+  reject(error: unknown): void;
+}
+
+type ControlMessage = { kind: 'subscribe'; origin: string; sub: SharedSubscription } | { kind: 'unsubscribe'; origin: string; endpoint: string } | { kind: 'syncerror'; origin: string; notification: Notification };
+
+/** The Redis side of one instance. Build with `ClusterNode.connect`, then `attach` an engine. */
+export class ClusterNode {
+  readonly instanceId: string;
+  readonly keys: ClusterKeys;
+  readonly storage: RedisStorage;
+  private readonly health: RedisHealth;
+  private position: LogPosition = LOG_START;
+  private readonly waiters = new Map<string, Waiter>();
+  private counter = 0;
+  private port: ReplicaPort | undefined;
+  private hub: Hub | undefined;
+  private closed = false;
+  private reading: Promise<void> | undefined;
+
+  private constructor(
+    private readonly cmd: Redis,
+    private readonly reader: Redis,
+    private readonly listener: Redis,
+    options: ClusterOptions,
+  ) {
+    this.instanceId = options.instanceId ?? randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() }).slice(0, 12);
+    this.keys = clusterKeys(options.prefix);
+    const log = options.log ?? (() => undefined);
+    this.storage = new RedisStorage(cmd, this.keys, () => this.position);
+    this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
+  }
+
+  /** Connects to Redis (rejects when it cannot within a few seconds) and learns the cluster's epoch. */
+  static async connect(options: ClusterOptions): Promise<ClusterNode> {
+    const make = (commandTimeout: number | undefined) =>
+      new Redis(options.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout, retryStrategy: () => 200, connectTimeout: 3000 });
+    const cmd = make(COMMAND_TIMEOUT_MS);
+    const reader = make(READ_BLOCK_MS + COMMAND_TIMEOUT_MS);
+    const listener = make(undefined);
+    for (const c of [cmd, reader, listener]) c.on('error', () => undefined); // health reports it
+    try {
+      await Promise.all([cmd.connect(), reader.connect(), listener.connect()]);
+    } catch (error) {
+      for (const c of [cmd, reader, listener]) c.disconnect();
+      throw new Error(`cannot reach Redis at ${options.redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const node = new ClusterNode(cmd, reader, listener, options);
+    await node.health.start();
+    return node;
+  }
+
+  /** Runs `task` while no other instance is starting (users file, restore). */
+  async whileStarting<T>(task: () => Promise<T>): Promise<T> {
+    const token = randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() });
+    for (let attempt = 0; ; attempt++) {
+      if ((await this.cmd.set(this.keys.startupLock, token, 'PX', 15_000, 'NX')) === 'OK') break;
+      if (attempt > 300) throw new Error('another instance has held the start-up lock for 15 s');
+      await new Promise((r) => setTimeout(r, 50)); // polling a lock at start-up only; Redis has no lock-released event
+    }
+    try {
+      return await task();
+    } finally {
+      if ((await this.cmd.get(this.keys.startupLock)) === token) await this.cmd.del(this.keys.startupLock);
+    }
+  }
+
+  /** The storage an engine of this instance must be created with. */
+  get hubStorage(): HubStorage {
+    return this.storage;
+  }
+
+  /**
+   * Binds the engine (created with `hubStorage`): replays the log past the loaded records, then
+   * follows it, and routes the engine's publish and subscription requests through the cluster.
+   */
+  async attach(hub: Hub): Promise<void> {
+    this.hub = hub;
+    const port = hub.replicaPort();
+    this.port = port;
+    this.position = await readFrom(this.cmd, this.keys, LOG_START, (entry) => {
+      const parsed = parseEntry(entry.text);
+      if (!parsed) return;
+      const topic = entryTopic(parsed.change);
+      const upTo = topic === undefined ? undefined : this.storage.loadedUpTo.get(topic);
+      if (upTo && comparePositions(entry.position, upTo) <= 0) return; // already in the loaded records
+      this.position = entry.position;
+      try {
+        applyOrderedChange(port, parsed.change);
+      } catch {
+        // a change its replicas refused (409, 404) is refused again here: nothing to do
+      }
+    });
+    await this.listener.subscribe(this.keys.control);
+    this.listener.on('message', (_channel: string, text: string) => this.onControl(text));
+    hub.observe((entry) => {
+      if (entry.type === 'syncerror' && entry.detail) this.announce({ kind: 'syncerror', origin: this.instanceId, notification: entry.detail as Notification });
+    });
+    const subscribeLocally = hub.handleSubscriptionRequest.bind(hub);
+    // Cluster mode owns its engine: these two entry points go through Redis instead.
+    hub.publish = (body, options = {}) => this.publish(body, options.pathTopic);
+    hub.handleSubscriptionRequest = (req) => this.handleSubscription(req, subscribeLocally);
+    this.reading = this.followLog();
+  }
+
+  /** Health for /healthz (HUB-CLUSTER-05). */
+  healthState(): HealthState & { instance: string } {
+    return { instance: this.instanceId, ...this.health.state };
+  }
+
+  /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
+  async adoptEndpoint(endpoint: string): Promise<boolean> {
+    if (!this.port) return false;
+    if (this.port.subscriptions.has(endpoint)) return true;
+    let text: string | null;
+    try {
+      text = await this.cmd.get(this.keys.subscription(endpoint));
+    } catch {
+      return false;
+    }
+    if (!text) return false;
+    adoptSubscription(this.port, JSON.parse(text) as SharedSubscription);
+    return true;
+  }
+
+  /** Stops following Redis and closes its connections (the engine is shut down by its door). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.health.stop();
+    for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
+    this.waiters.clear();
+    this.reader.disconnect();
+    await this.reading?.catch(() => undefined);
+    this.listener.disconnect();
+    await this.cmd.quit().catch(() => this.cmd.disconnect());
+  }
+
+  // ---- context changes ------------------------------------------------------------------
+
+  private async publish(body: unknown, pathTopic: string | undefined): Promise<PublishResult> {
+    const port = this.port!;
+    const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
+    if (topic === RESERVED_TOPIC) throw reservedTopic();
+    const token = `${this.instanceId}.${++this.counter}`;
+    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+    answered.catch(() => undefined); // the reader may answer before the append's reply arrives
+    const entry = JSON.stringify({ o: token, c: change });
+    for (let attempt = 0; ; attempt++) {
+      await this.connected(RECONNECT_WAIT_MS);
+      const state = this.health.state;
+      try {
+        if (state.redis !== 'ok' || state.epoch === undefined) throw new Error(`this hub instance cannot reach Redis (${state.reason ?? 'restoring'})`);
+        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry);
+        return await answered;
+      } catch (error) {
+        if (error instanceof HubError) throw error; // the replica's own answer (404, 409)
+        const why = error instanceof Error ? error.message : String(error);
+        // Redis came back empty: once this instance has written its state back, one more try.
+        if (why.startsWith('EPOCH') && attempt === 0) {
+          await this.health.checkSoon();
+          continue;
+        }
+        this.waiters.delete(token);
+        throw new HubError(503, 'transient', `the change was not applied: Redis did not take it (${why}); retry`);
+      }
+    }
+  }
+
+  /** Resolves once the command connection is ready, or after `ms` (a reconnect in progress is waited for). */
+  private connected(ms: number): Promise<void> {
+    if (this.cmd.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.cmd.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.cmd.once('ready', done);
+    });
+  }
+
+  private async followLog(): Promise<void> {
+    while (!this.closed) {
+      let entries;
+      try {
+        entries = await waitForEntries(this.reader, this.keys, this.position, READ_BLOCK_MS);
+      } catch {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, 200)); // Redis is away; the client reconnects by itself
+        continue;
+      }
+      for (const entry of entries) {
+        this.position = entry.position;
+        const parsed = parseEntry(entry.text);
+        if (!parsed) continue;
+        const waiter = this.waiters.get(parsed.token);
+        this.waiters.delete(parsed.token);
+        try {
+          const result = applyOrderedChange(this.port!, parsed.change);
+          waiter?.resolve({ status: 202, id: result.id });
+        } catch (error) {
+          waiter?.reject(error);
+        }
+      }
+    }
+  }
+
+  // ---- subscriptions and SyncErrors --------------------------------------------------------
+
+  private handleSubscription(req: SubscriptionRequest, local: (req: SubscriptionRequest) => ReturnType<Hub['handleSubscriptionRequest']>) {
+    if (req.topic === RESERVED_TOPIC) throw reservedTopic();
+    const result = local(req);
+    if (req.mode === 'unsubscribe') {
+      void this.cmd.del(this.keys.subscription(result.endpoint)).catch(() => undefined);
+      this.announce({ kind: 'unsubscribe', origin: this.instanceId, endpoint: result.endpoint });
+    } else {
+      const shared = shareSubscription(this.port!, result.endpoint);
+      if (shared) {
+        void this.cmd.set(this.keys.subscription(shared.endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000).catch(() => undefined);
+        this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared });
+      }
+    }
+    return result;
+  }
+
+  private announce(message: ControlMessage): void {
+    void this.cmd.publish(this.keys.control, JSON.stringify(message)).catch(() => undefined);
+  }
+
+  private onControl(text: string): void {
+    let message: ControlMessage;
+    try {
+      message = JSON.parse(text) as ControlMessage;
+    } catch {
+      return;
+    }
+    const port = this.port;
+    if (!port || message.origin === this.instanceId) return;
+    try {
+      if (message.kind === 'subscribe') {
+        const held = port.subscriptions.get(message.sub.endpoint);
+        if (!held) adoptSubscription(port, message.sub);
+      } else if (message.kind === 'unsubscribe') {
+        forgetSubscription(port, message.endpoint, (topic, endpoint) => this.hub!.unsubscribe(topic, endpoint));
+      } else if (message.kind === 'syncerror') {
+        deliverForeignSyncError(port, message.notification);
+      }
+    } catch {
+      // a malformed notice from another instance must not stop this one
+    }
+  }
+
+  // ---- Redis lost its data -----------------------------------------------------------------
+
+  /** Writes this replica's records and live subscriptions back into an empty Redis. */
+  private async restoreAfterDataLoss(): Promise<void> {
+    await this.storage.rewriteAll();
+    const port = this.port;
+    if (!port) return;
+    for (const endpoint of port.subscriptions.keys()) {
+      const shared = shareSubscription(port, endpoint);
+      if (shared) await this.cmd.set(this.keys.subscription(endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000);
+    }
+  }
+}
+
+function reservedTopic(): HubError {
+  return badRequest(`"${RESERVED_TOPIC}" is not a topic: ${RESERVED_TOPIC} is the hub's health route`, 'value');
+}
+
+function parseEntry(text: string): { token: string; change: OrderedChange } | undefined {
+  try {
+    const v = JSON.parse(text) as { o: string; c: OrderedChange };
+    return typeof v.o === 'string' && v.c && typeof v.c === 'object' ? { token: v.o, change: v.c } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function entryTopic(change: OrderedChange): string | undefined {
+  const t = change.body.event['hub.topic'] ?? change.pathTopic;
+  return typeof t === 'string' ? t.trim() : undefined;
+}

@@ -1,0 +1,140 @@
+/**
+ * Engine inputs for cluster mode (src/cluster): every instance runs a full engine as a replica and
+ * applies the same accepted changes in the same order. A change is checked once where it arrives,
+ * ordered by the shared log, then applied by every replica with the ids its origin drew, so every
+ * replica computes the same versions and the same answer (202, 404 or 409) without talking again.
+ */
+import { HubError, notFound, validateTopic, type Notification } from '../protocol/index.js';
+import { applyEvent, checkChange } from './context-change.js';
+import type { BroadcastOptions } from './delivery.js';
+import { randomToken } from './ids.js';
+import type { HubLogEntry } from './log.js';
+import { TopicContexts, type DerivedOpen } from './open-contexts.js';
+import type { Clock, CryptoSource } from './ports.js';
+import { parseEventList, type Subscription } from './subscriptions.js';
+
+/** What the replica inputs may touch inside the engine; given by `Hub.replicaPort()`. */
+export interface ReplicaPort {
+  readonly topics: Map<string, TopicContexts>;
+  readonly subscriptions: Map<string, Subscription>;
+  readonly clock: Clock;
+  readonly crypto: CryptoSource;
+  broadcast(topic: string, canonical: string, notification: Notification, derived?: readonly DerivedOpen[], options?: BroadcastOptions): void;
+  persistTopic(state: TopicContexts): Promise<void>;
+  emit(entry: HubLogEntry): void;
+  rearm(): void;
+}
+
+/** A change as it travels through the shared log: the request, and the ids its origin drew. */
+export interface OrderedChange {
+  body: { timestamp: string; id: string; event: Record<string, unknown> };
+  pathTopic?: string;
+  /** Random ids for versions, bundles and derived events, used in the order the engine asks. */
+  ids: string[];
+}
+
+/** How many ids a change carries; an open with many derived opens continues from the last one. */
+const IDS_PER_CHANGE = 12;
+
+/**
+ * Checks a request where it arrived (HubError 400 otherwise) and fixes what replicas must agree
+ * on: its timestamp and the random ids its application will use.
+ */
+export function prepareChange(body: unknown, pathTopic: string | undefined, now: number, crypto: CryptoSource): { topic: string; change: OrderedChange } {
+  const checked = checkChange(body, pathTopic, now);
+  const raw = body as { id: string; event: Record<string, unknown> };
+  const change: OrderedChange = {
+    body: { timestamp: checked.notification.timestamp, id: raw.id, event: raw.event },
+    ids: Array.from({ length: IDS_PER_CHANGE }, () => randomToken(crypto)),
+  };
+  if (pathTopic !== undefined) change.pathTopic = pathTopic;
+  return { topic: checked.topic, change };
+}
+
+/**
+ * Applies a change the shared log accepted: to the replica's topic state, to its local
+ * subscribers, and to storage. Throws the same HubError (404, 409) on every replica.
+ */
+export function applyOrderedChange(port: ReplicaPort, change: OrderedChange): { id: string; changed: boolean } {
+  const now = port.clock.now();
+  const checked = checkChange(change.body, change.pathTopic, now);
+  const { topic, notification } = checked;
+  const known = port.topics.get(topic);
+  const state = known ?? new TopicContexts({ topic, createdAt: now, seq: 0, contexts: [] });
+  let drawn = 0;
+  const newId = () => {
+    const i = drawn++;
+    return i < change.ids.length ? change.ids[i]! : `${change.ids[change.ids.length - 1]!}${i}`;
+  };
+  let changed: boolean;
+  try {
+    changed = applyEvent(state, checked, { newId, broadcast: (canonical, n, derived, options) => port.broadcast(topic, canonical, n, derived, options) });
+  } catch (error) {
+    if (error instanceof HubError) port.emit({ at: now, type: 'reject', status: error.status, detail: error.message, topic, eventId: notification.id, event: checked.name });
+    throw error;
+  } finally {
+    port.rearm();
+  }
+  if (!known) port.topics.set(topic, state);
+  port.emit({ at: now, type: 'publish', topic, eventId: notification.id, event: checked.name, detail: notification });
+  if (changed) void port.persistTopic(state).catch(() => undefined);
+  return { id: notification.id, changed };
+}
+
+/** A subscription as kept in shared storage, so that any instance can accept its WebSocket. */
+export interface SharedSubscription {
+  endpoint: string;
+  topic: string;
+  events: string;
+  leaseSeconds: number;
+  autoRenew: boolean;
+  name: string;
+}
+
+/** Describes a local subscription for shared storage. */
+export function shareSubscription(port: ReplicaPort, endpoint: string): SharedSubscription | undefined {
+  const sub = port.subscriptions.get(endpoint);
+  if (!sub) return undefined;
+  return { endpoint, topic: sub.topic, events: sub.eventsText, leaseSeconds: sub.leaseSeconds, autoRenew: sub.autoRenew, name: sub.name };
+}
+
+/** Takes over a subscription another instance issued, keeping its endpoint (HUB-CLUSTER-02). */
+export function adoptSubscription(port: ReplicaPort, shared: SharedSubscription): void {
+  if (port.subscriptions.has(shared.endpoint)) return;
+  const topic = validateTopic(shared.topic);
+  const { filters, text } = parseEventList(shared.events.split(','));
+  const now = port.clock.now();
+  port.subscriptions.set(shared.endpoint, {
+    endpoint: shared.endpoint,
+    topic,
+    filters,
+    eventsText: text,
+    leaseSeconds: shared.leaseSeconds,
+    leaseExpiresAt: now + shared.leaseSeconds * 1000,
+    confirmed: false,
+    autoRenew: shared.autoRenew,
+    name: shared.name,
+    createdAt: now,
+  });
+  if (!port.topics.has(topic)) port.topics.set(topic, new TopicContexts({ topic, createdAt: now, seq: 0, contexts: [] }));
+  port.emit({ at: now, type: 'subscribe', topic, subscriber: shared.name, detail: `${text} (adopted from another instance)` });
+  port.rearm();
+}
+
+/** Ends a subscription another instance was asked to cancel, if this instance holds it. */
+export function forgetSubscription(port: ReplicaPort, endpoint: string, unsubscribe: (topic: string, endpoint: string) => void): void {
+  const sub = port.subscriptions.get(endpoint);
+  if (!sub) return;
+  try {
+    unsubscribe(sub.topic, endpoint);
+  } catch (error) {
+    if (!(error instanceof HubError)) throw error;
+  }
+}
+
+/** Sends a SyncError raised on another instance to this instance's SyncError subscribers, once (HUB-CLUSTER-04). */
+export function deliverForeignSyncError(port: ReplicaPort, notification: Notification): void {
+  const topic = notification.event['hub.topic'];
+  if (typeof topic !== 'string') throw notFound('a SyncError without hub.topic');
+  port.broadcast(topic, 'SyncError', notification, [], { track: false });
+}
