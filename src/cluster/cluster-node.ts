@@ -12,7 +12,7 @@ import { badRequest, HubError, type Notification, type SubscriptionRequest } fro
 import { appendChange, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
-import { comparePositions, LOG_START, type LogPosition } from './log-position.js';
+import { comparePositions, LOG_START, parsePosition, type LogPosition } from './log-position.js';
 import { RedisStorage } from './redis-storage.js';
 
 /** How to join a cluster. */
@@ -54,6 +54,7 @@ export class ClusterNode {
   private readonly health: RedisHealth;
   private position: LogPosition = LOG_START;
   private readonly waiters = new Map<string, Waiter>();
+  private positionWaiters: Array<{ target: LogPosition; resolve: () => void }> = [];
   private counter = 0;
   private port: ReplicaPort | undefined;
   private hub: Hub | undefined;
@@ -142,6 +143,13 @@ export class ClusterNode {
     // Cluster mode owns its engine: these two entry points go through Redis instead.
     hub.publish = (body, options = {}) => this.publish(body, options.pathTopic);
     hub.handleSubscriptionRequest = (req) => this.handleSubscription(req, subscribeLocally);
+    const readLocally = hub.getContext.bind(hub);
+    // get-context waits for this replica to reach the end of the log: a change whose 202 was
+    // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
+    (hub as { getContext: unknown }).getContext = async (topic: string) => {
+      await this.caughtUp();
+      return readLocally(topic);
+    };
     this.reading = this.followLog();
   }
 
@@ -171,6 +179,8 @@ export class ClusterNode {
     this.health.stop();
     for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
     this.waiters.clear();
+    for (const w of this.positionWaiters) w.resolve();
+    this.positionWaiters = [];
     this.reader.disconnect();
     await this.reading?.catch(() => undefined);
     this.listener.disconnect();
@@ -189,6 +199,8 @@ export class ClusterNode {
     const entry = JSON.stringify({ o: token, c: change });
     for (let attempt = 0; ; attempt++) {
       await this.connected(RECONNECT_WAIT_MS);
+      // A down state may be older than the reconnect that just happened: look again once.
+      if (this.health.state.redis !== 'ok' && attempt === 0) await this.health.checkSoon();
       const state = this.health.state;
       try {
         if (state.redis !== 'ok' || state.epoch === undefined) throw new Error(`this hub instance cannot reach Redis (${state.reason ?? 'restoring'})`);
@@ -206,6 +218,24 @@ export class ClusterNode {
         throw new HubError(503, 'transient', `the change was not applied: Redis did not take it (${why}); retry`);
       }
     }
+  }
+
+  /** Resolves once this replica applied every change in the log now; at once when Redis is away (local state is served). */
+  private async caughtUp(): Promise<void> {
+    let last: Array<[string, string[]]>;
+    try {
+      last = (await this.cmd.xrevrange(this.keys.log, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    } catch {
+      return;
+    }
+    const target = last[0] ? parsePosition(last[0][0]) : undefined;
+    if (!target || comparePositions(this.position, target) >= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.positionWaiters.push({ target, resolve });
+      timer = setTimeout(resolve, COMMAND_TIMEOUT_MS); // a stalled reader must not hold reads forever
+    });
+    clearTimeout(timer);
   }
 
   /** Resolves once the command connection is ready, or after `ms` (a reconnect in progress is waited for). */
@@ -244,6 +274,11 @@ export class ClusterNode {
         } catch (error) {
           waiter?.reject(error);
         }
+      }
+      if (this.positionWaiters.length > 0) {
+        const due = this.positionWaiters.filter((w) => comparePositions(this.position, w.target) >= 0);
+        this.positionWaiters = this.positionWaiters.filter((w) => comparePositions(this.position, w.target) < 0);
+        for (const w of due) w.resolve();
       }
     }
   }

@@ -85,7 +85,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
           await authorize(wire.hub, request);
-          return jsonResponse(200, wire.hub.getContext(topic));
+          return jsonResponse(200, await wire.hub.getContext(topic)); // a Promise in cluster mode (src/cluster)
         }
         return await contextChange(wire, request, await readJson(wire, request), topic);
       }

@@ -117,7 +117,6 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     for (const inst of [a, b, c]) {
       const ctx = await getContext(inst.url, topic);
       const bundle = ctx.context.find((e: any) => e.key === 'content').resource;
-      if (bundle.entry.length !== 1) console.log('DEBUG v', inst.id, JSON.stringify(ctx), ra.status, rb.status);
       expect(bundle.entry).toHaveLength(1);
     }
   });
@@ -183,9 +182,7 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     for (const inst of [a, b, c]) expect((await getContext(inst.url, topic)).context[0].resource.id).toBe('before');
     const after = patientOpen(topic, 'after-restart');
     const r = await publish(c.url, after);
-    const text = await r.text();
-    if (r.status !== 202) console.log('DEBUG restart', text, a.stderr, b.stderr, c.stderr);
-    expect(r.status).toBe(202);
+    expect(r.status, await r.text()).toBe(202);
     expect((await watcher.sock.nextEvent('Patient-open')).id).toBe(after.id);
     // A fresh instance started now loads the state written back.
     const d = await Instance.start(redis.url, 'd', FLAGS);
