@@ -78,7 +78,7 @@ await build({
     minify: false,
     sourcemap: true,
     rollupOptions: {
-      external: ['ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      external: ['ws', 'lmdb', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
       output: { entryFileNames: 'tabcast-server.js', format: 'es' },
     },
   },

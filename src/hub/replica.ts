@@ -5,24 +5,24 @@
  * replica computes the same versions and the same answer (202, 404 or 409) without talking again.
  */
 import { HubError, notFound, validateTopic, type Notification } from '../protocol/index.js';
-import { applyEvent, checkChange } from './context-change.js';
-import type { BroadcastOptions } from './delivery.js';
+import { checkChange, type Broadcast } from './context-change.js';
 import { randomToken } from './ids.js';
 import type { HubLogEntry } from './log.js';
-import { TopicContexts, type DerivedOpen } from './open-contexts.js';
 import type { Clock, CryptoSource } from './ports.js';
 import { parseEventList, type Subscription } from './subscriptions.js';
 
-/** What the replica inputs may touch inside the engine; given by `Hub.replicaPort()`. */
+/** What the replica inputs may do inside the engine; given by `Hub.replicaPort()`. */
 export interface ReplicaPort {
-  readonly topics: Map<string, TopicContexts>;
-  readonly subscriptions: Map<string, Subscription>;
   readonly clock: Clock;
   readonly crypto: CryptoSource;
-  broadcast(topic: string, canonical: string, notification: Notification, derived?: readonly DerivedOpen[], options?: BroadcastOptions): void;
-  persistTopic(state: TopicContexts): Promise<void>;
+  readonly subscriptions: ReadonlyMap<string, Subscription>;
+  /** The engine's own change path (check, apply, persist, fan out) with the ids given; returns the event id or throws its HubError. */
+  applyChange(body: unknown, pathTopic: string | undefined, newId: () => string): string;
+  /** Adds a subscription built elsewhere, with its deadlines. */
+  addSubscription(sub: Subscription): void;
+  /** Fans a notification out to the topic's local subscribers. */
+  broadcast(topic: string, b: Broadcast): void;
   emit(entry: HubLogEntry): void;
-  rearm(): void;
 }
 
 /** A change as it travels through the shared log: the request, and the ids its origin drew. */
@@ -53,32 +53,15 @@ export function prepareChange(body: unknown, pathTopic: string | undefined, now:
 
 /**
  * Applies a change the shared log accepted: to the replica's topic state, to its local
- * subscribers, and to storage. Throws the same HubError (404, 409) on every replica.
+ * subscribers, and to storage. Throws the same HubError (404, 409, 413) on every replica.
  */
-export function applyOrderedChange(port: ReplicaPort, change: OrderedChange): { id: string; changed: boolean } {
-  const now = port.clock.now();
-  const checked = checkChange(change.body, change.pathTopic, now);
-  const { topic, notification } = checked;
-  const known = port.topics.get(topic);
-  const state = known ?? new TopicContexts({ topic, createdAt: now, seq: 0, contexts: [] });
+export function applyOrderedChange(port: ReplicaPort, change: OrderedChange): { id: string } {
   let drawn = 0;
   const newId = () => {
     const i = drawn++;
     return i < change.ids.length ? change.ids[i]! : `${change.ids[change.ids.length - 1]!}${i}`;
   };
-  let changed: boolean;
-  try {
-    changed = applyEvent(state, checked, { newId, broadcast: (canonical, n, derived, options) => port.broadcast(topic, canonical, n, derived, options) });
-  } catch (error) {
-    if (error instanceof HubError) port.emit({ at: now, type: 'reject', status: error.status, detail: error.message, topic, eventId: notification.id, event: checked.name });
-    throw error;
-  } finally {
-    port.rearm();
-  }
-  if (!known) port.topics.set(topic, state);
-  port.emit({ at: now, type: 'publish', topic, eventId: notification.id, event: checked.name, detail: notification });
-  if (changed) void port.persistTopic(state).catch(() => undefined);
-  return { id: notification.id, changed };
+  return { id: port.applyChange(change.body, change.pathTopic, newId) };
 }
 
 /** A subscription as kept in shared storage, so that any instance can accept its WebSocket. */
@@ -104,7 +87,7 @@ export function adoptSubscription(port: ReplicaPort, shared: SharedSubscription)
   const topic = validateTopic(shared.topic);
   const { filters, text } = parseEventList(shared.events.split(','));
   const now = port.clock.now();
-  port.subscriptions.set(shared.endpoint, {
+  port.addSubscription({
     endpoint: shared.endpoint,
     topic,
     filters,
@@ -116,9 +99,7 @@ export function adoptSubscription(port: ReplicaPort, shared: SharedSubscription)
     name: shared.name,
     createdAt: now,
   });
-  if (!port.topics.has(topic)) port.topics.set(topic, new TopicContexts({ topic, createdAt: now, seq: 0, contexts: [] }));
-  port.emit({ at: now, type: 'subscribe', topic, subscriber: shared.name, detail: `${text} (adopted from another instance)` });
-  port.rearm();
+  port.emit({ at: now, type: 'subscribe', topic, subscriber: shared.name, detail: `${text} (issued by another instance)` });
 }
 
 /** Ends a subscription another instance was asked to cancel, if this instance holds it. */
@@ -136,5 +117,5 @@ export function forgetSubscription(port: ReplicaPort, endpoint: string, unsubscr
 export function deliverForeignSyncError(port: ReplicaPort, notification: Notification): void {
   const topic = notification.event['hub.topic'];
   if (typeof topic !== 'string') throw notFound('a SyncError without hub.topic');
-  port.broadcast(topic, 'SyncError', notification, [], { track: false });
+  port.broadcast(topic, { canonical: 'SyncError', notification, derived: [], options: { track: false } });
 }

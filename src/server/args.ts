@@ -8,7 +8,14 @@ export interface ServeArgs {
   ackTimeoutMs: number;
   heartbeatMs: number;
   usersFile?: string;
-  dataFile?: string;
+  /** Directory of the LMDB store (`--data DIR`). */
+  dataDir?: string;
+  /** Bounds on state (HUB-BOUND-03..06); absent ones take the engine's defaults. */
+  maxOpenContexts?: number;
+  maxContentBytes?: number;
+  maxTopics?: number;
+  idleTopicMs?: number;
+  connectTimeoutMs?: number;
   allowOrigins: string[];
   maxConnections?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
@@ -39,7 +46,18 @@ export const USAGE = `Usage: tabcast serve [options]
   --ack-timeout-ms N      wait N ms for a subscriber's answer, 0 = never time out (default 10000)
   --heartbeat-ms N        heartbeat period in ms, 0 = no heartbeats (default 10000)
   --users FILE            users file {"secret": "...", "groups": [["user1", "user2"], ...]}
-  --data FILE             keep topics, open contexts and content in FILE across restarts
+  --data DIR              keep topics, open contexts and content in directory DIR
+                          (LMDB) across restarts; each change is on disk before its 202
+  --max-open-contexts N   open contexts per topic; the next open forgets the least
+                          recently opened one that is not current (default 100)
+  --max-content-bytes N   shared content per open context, in bytes of JSON; an update
+                          past it gets 413 (default 4194304)
+  --max-topics N          topics the hub holds; a request that would create one more
+                          gets 503 (default 10000)
+  --idle-topic-ms N       forget a topic with no subscriber and no open context after
+                          N ms without activity (default 86400000, 24 h)
+  --connect-timeout-ms N  end a subscription whose WebSocket is not opened within N ms
+                          of its 202 (default 60000)
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
   --max-connections N     refuse TCP connections beyond N
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
@@ -103,7 +121,22 @@ const FLAGS: Record<string, Setter> = {
     a.usersFile = v;
   },
   '--data': (a, v) => {
-    a.dataFile = v;
+    a.dataDir = v;
+  },
+  '--max-open-contexts': (a, v, f) => {
+    a.maxOpenContexts = integer(v, f, 1, 1_000_000);
+  },
+  '--max-content-bytes': (a, v, f) => {
+    a.maxContentBytes = integer(v, f, 1, 2_000_000_000);
+  },
+  '--max-topics': (a, v, f) => {
+    a.maxTopics = integer(v, f, 1, 100_000_000);
+  },
+  '--idle-topic-ms': (a, v, f) => {
+    a.idleTopicMs = integer(v, f, 1, 2_000_000_000_000);
+  },
+  '--connect-timeout-ms': (a, v, f) => {
+    a.connectTimeoutMs = integer(v, f, 1, 2_000_000_000);
   },
   '--allow-origin': (a, v, f) => {
     a.allowOrigins.push(origin(v, f));

@@ -3,7 +3,7 @@
  * the FHIRcast work. Defaults for every port (clock, crypto, storage) live here, at the door.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Hub, type Clock, type HubStorage, type UsersConfig } from '../hub/index.js';
+import { Hub, type Clock, type HubBounds, type HubStorage, type UsersConfig } from '../hub/index.js';
 import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
@@ -26,8 +26,10 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** A validated users file: GetTopic and Bearer checks are on (HUB-ID). */
   users?: UsersConfig;
-  /** Where state persists. Default: memory only. */
+  /** Where state persists. Default: memory only. Closed by `close()`. */
   storage?: HubStorage;
+  /** Bounds on state (HUB-BOUND-03..06); each missing one takes the engine's default. */
+  bounds?: Partial<HubBounds>;
   /** Origins that get CORS headers, compared exactly (HUB-SEC-06). */
   allowOrigins?: readonly string[];
   maxConnections?: number;
@@ -76,21 +78,32 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let hub: Hub | undefined;
   const driver = timerDriver(() => hub?.tick(), clock);
   const cluster: ClusterDoor | undefined = options.redis === undefined ? undefined : await clusterDoor(options.redis, options.instanceId, log);
+  const storage = cluster?.node.hubStorage ?? options.storage ?? memoryStorage();
   const start = async () => {
     hub = await Hub.create({
       clock,
       crypto: webCrypto,
-      storage: cluster?.node.hubStorage ?? options.storage ?? memoryStorage(),
+      storage,
       ackTimeoutMs: options.ackTimeoutMs,
       heartbeatMs,
+      bounds: options.bounds,
+      // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
+      malformedRecords: 'refuse',
       onWake: driver.onWake,
       onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+    }).catch(async (error: unknown) => {
+      await storage.close?.().catch(() => undefined);
+      throw error;
     });
     await cluster?.node.attach(hub);
     if (options.users) await hub.configureUsers(options.users);
     return hub;
   };
-  const engine = cluster ? await cluster.node.whileStarting(start) : await start();
+  // In cluster mode one instance starts at a time, so a users file's topics are drawn once (HUB-CLUSTER-01).
+  const engine = cluster ? await cluster.node.whileStarting(start).catch(async (error: unknown) => {
+    await cluster.node.close();
+    throw error;
+  }) : await start();
 
   const allowed = new Set(options.allowOrigins ?? []);
   let wire: WireHandler | undefined;
@@ -135,6 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       driver.stop();
+      void storage.close?.().catch(() => undefined);
       reject(new Error(listenFailure(error, host, options.port ?? 5200)));
     };
     server.once('error', failed);
@@ -173,6 +187,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         server.closeAllConnections();
         await stopped;
         driver.stop();
+        await storage.close?.();
         await cluster?.node.close();
       })();
       return closing;

@@ -33,7 +33,7 @@ export function buildServer(): Promise<string> {
         minify: false,
         sourcemap: false,
         rollupOptions: {
-          external: ['ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+          external: ['ws', 'lmdb', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
           output: { entryFileNames: 'tabcast-server.mjs', format: 'es' },
         },
       },
