@@ -3,10 +3,12 @@
  * persistence off), with subscribers spread over all three and endpoints opened on an instance
  * other than the one that issued them, as a round-robin load balancer does.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patientOpen, reportOpen, reportUpdate } from '../wire/support.js';
 import { TestSocket, getContext, postSubscription, publish, subscribeAndOpen } from '../server/support.js';
-import { findRedisServer, RedisServer } from './redis-server.js';
+import { findRedisServer, freePort, RedisServer } from './redis-server.js';
 import { Instance } from './serve-instances.js';
 
 const REDIS = findRedisServer();
@@ -219,4 +221,34 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
       expect((await s.sock.nextEvent('Patient-open')).id).toBe(third.id);
     }
   }, 20_000);
+
+  it('HUB-CLUSTER-02 behind scripts/round-robin.mjs (one instance dead): subscribe, open the endpoint and publish through one port', async () => {
+    const port = await freePort();
+    const script = fileURLToPath(new URL('../../../scripts/round-robin.mjs', import.meta.url));
+    const ports = [a, b, c].map((i) => new URL(i.url).port).join(',');
+    const lb = spawn(process.execPath, [script, '--listen', String(port), '--to', ports], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        lb.stdout!.once('data', () => resolve());
+        lb.once('exit', (code) => reject(new Error(`round-robin exited (${code})`)));
+      });
+      const hubUrl = `http://127.0.0.1:${port}/fhircast/hub`;
+      const topic = `t-lb-${Date.now()}`;
+      const viaLb = (endpoint: string) => endpoint.replace(/^ws:\/\/[^/]+/, `ws://127.0.0.1:${port}`);
+      const socks = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await postSubscription(hubUrl, { 'hub.channel.type': 'websocket', 'hub.mode': 'subscribe', 'hub.topic': topic, 'hub.events': 'Patient-open' });
+        expect(res.status).toBe(202);
+        const sock = await TestSocket.open(viaLb(((await res.json()) as Record<string, string>)['hub.channel.endpoint']!));
+        await sock.next((f) => f['hub.mode'] === 'subscribe', 'the confirmation');
+        sockets.push(sock);
+        socks.push(sock);
+      }
+      const open = patientOpen(topic, 'via-lb');
+      expect((await publish(hubUrl, open)).status).toBe(202);
+      for (const s of socks) expect((await s.nextEvent('Patient-open')).id).toBe(open.id);
+    } finally {
+      lb.kill('SIGTERM');
+    }
+  });
 });
