@@ -193,6 +193,7 @@ export class ClusterNode {
     const port = this.port!;
     const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
     if (topic === RESERVED_TOPIC) throw reservedTopic();
+    port.checkRoomForTopic(topic); // HUB-BOUND-05 here, where the change arrives; replicas follow the log
     const token = `${this.instanceId}.${++this.counter}`;
     const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { resolve, reject }));
     answered.catch(() => undefined); // the reader may answer before the append's reply arrives

@@ -350,13 +350,14 @@ export class Hub {
   }
 
   /** Input → engine → (records, frames): the change is applied, then its records go to the writer and its frames to the channels. */
-  private applyChange(body: unknown, pathTopic: string | undefined, newId = () => randomToken(this.crypto)): { id: string; durable: Promise<void> | undefined } {
+  private applyChange(body: unknown, pathTopic: string | undefined, newId = () => randomToken(this.crypto), replica = false): { id: string; durable: Promise<void> | undefined } {
     const now = this.clock.now();
     const change = checkChange(body, pathTopic, now);
     const { topic } = change;
     // A topic is only added once its first change is accepted: refused requests leave no trace (HUB-CHANGE-14).
     const known = this.topics.get(topic);
-    if (!known) this.checkRoomForTopic(topic);
+    // A replica applies what the log accepted: the topic bound was checked where the change arrived.
+    if (!known && !replica) this.checkRoomForTopic(topic);
     const state = known ?? new TopicState({ topic, createdAt: now, seq: 0 }, now);
     const outcome = applyEvent(state, change, { newId, maxOpenContexts: this.bounds.maxOpenContexts, maxContentBytes: this.bounds.maxContentBytes });
     if (!known) this.topics.set(topic, state);
@@ -567,13 +568,16 @@ export class Hub {
       subscriptions: this.subscriptions,
       applyChange: (body, pathTopic, newId) => {
         try {
-          return this.applyChange(body, pathTopic, newId).id;
+          return this.applyChange(body, pathTopic, newId, true).id;
         } catch (error) {
           if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, pathTopic) });
           throw error;
         } finally {
           this.rearm();
         }
+      },
+      checkRoomForTopic: (topic) => {
+        if (!this.topics.has(topic)) this.checkRoomForTopic(topic);
       },
       addSubscription: (sub) => {
         const state = this.topicState(sub.topic, false);

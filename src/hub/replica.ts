@@ -18,6 +18,8 @@ export interface ReplicaPort {
   readonly subscriptions: ReadonlyMap<string, Subscription>;
   /** The engine's own change path (check, apply, persist, fan out) with the ids given; returns the event id or throws its HubError. */
   applyChange(body: unknown, pathTopic: string | undefined, newId: () => string): string;
+  /** Throws the 503 of the topic bound when `topic` would be one topic too many here (checked before a change enters the log). */
+  checkRoomForTopic(topic: string): void;
   /** Adds a subscription built elsewhere, with its deadlines. */
   addSubscription(sub: Subscription): void;
   /** Fans a notification out to the topic's local subscribers. */
