@@ -204,8 +204,17 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     const first = patientOpen(topic, 'p-1');
     expect((await publish(c.url, first)).status).toBe(202);
     for (const s of [onA, onB, onC]) expect((await s.sock.nextEvent('Patient-open')).id).toBe(first.id);
+    // Killed mid-publish: the change is applied on every surviving instance or on none, and a 202
+    // means it was applied.
+    const inFlight = patientOpen(topic, 'p-in-flight');
+    const answer = publish(c.url, inFlight).then((r) => r.status, () => 'connection lost' as const);
     await c.kill();
     expect((await onC.sock.closed).code).toBe(1006);
+    const outcome = await answer;
+    const [atA, atB] = [await getContext(a.url, topic), await getContext(b.url, topic)];
+    expect(atA).toEqual(atB);
+    if (outcome === 202) expect(atA.context[0].resource.id).toBe('p-in-flight');
+    if (atA.context[0].resource.id === 'p-in-flight') for (const s of [onA, onB]) expect((await s.sock.nextEvent('Patient-open')).id).toBe(inFlight.id);
     const second = patientOpen(topic, 'p-2');
     expect((await publish(a.url, second)).status).toBe(202);
     // The moved subscriber re-subscribes on another instance and gets the current context as catch-up.
