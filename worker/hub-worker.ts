@@ -8,7 +8,7 @@
 import { idbKeyValue, idbStorage } from '../src/adapters/idb-storage.js';
 import { systemClock, timerDriver } from '../src/adapters/system-clock.js';
 import { webCrypto } from '../src/adapters/web-crypto.js';
-import { Hub } from '../src/hub/index.js';
+import { DEFAULT_BOUNDS, Hub } from '../src/hub/index.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
 import { LazyBridgeRegistry } from '../src/host/lazy-bridge-registry.js';
 import { Bus } from '../src/link/bus.js';
@@ -33,6 +33,12 @@ function requireLocks(): LockManagerLike {
   return locks;
 }
 
+/**
+ * The worker's bounds on state (HUB-BOUND-03..06): the constants of DESIGN.md. A browser hub has no
+ * flags; inspect() shows these.
+ */
+const WORKER_BOUNDS = DEFAULT_BOUNDS;
+
 /** The engine over IndexedDB, WebCrypto, the system clock and real timers. */
 async function startEngine(): Promise<Hub> {
   let hub: Hub | undefined;
@@ -41,6 +47,9 @@ async function startEngine(): Promise<Hub> {
     clock: systemClock,
     crypto: webCrypto,
     storage: idbStorage(),
+    bounds: WORKER_BOUNDS,
+    // A malformed stored record is left out and listed in inspect().storage (HUB-SEC-15): the hub starts.
+    malformedRecords: 'drop',
     onWake: timers.onWake,
     onStorageError: (error) => console.error('tabcast: the hub could not store its state', error),
   });

@@ -3,7 +3,7 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
 import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';

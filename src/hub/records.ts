@@ -104,7 +104,8 @@ export interface IdentityRecord {
 
 const text = z.string();
 const nonEmpty = z.string().check(z.minLength(1));
-const count = z.int().check(z.nonnegative());
+// Only the zod/mini parts the protocol schemas already use (plus number), to keep the worker small.
+const count = z.number().check(z.refine((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number, 0 or more'));
 
 const NotificationRecordSchema = z.looseObject({
   timestamp: text,
@@ -113,10 +114,10 @@ const NotificationRecordSchema = z.looseObject({
 });
 
 /** Schema of {@link TopicHeader}. */
-export const TopicHeaderSchema = z.object({ topic: nonEmpty, createdAt: z.number(), seq: count, current: z.optional(nonEmpty) });
+export const TopicHeaderSchema = z.looseObject({ topic: nonEmpty, createdAt: z.number(), seq: count, current: z.optional(nonEmpty) });
 
 /** Schema of {@link ContextRecord}. */
-export const ContextRecordSchema = z.object({
+export const ContextRecordSchema = z.looseObject({
   topic: nonEmpty,
   anchorType: nonEmpty,
   anchorId: nonEmpty,
@@ -124,14 +125,18 @@ export const ContextRecordSchema = z.object({
   versionId: nonEmpty,
   seq: count,
   contentBundleId: nonEmpty,
-  derived: z.array(z.object({ event: nonEmpty, type: nonEmpty, id: nonEmpty, notification: NotificationRecordSchema })),
+  derived: z.array(z.looseObject({ event: nonEmpty, type: nonEmpty, id: nonEmpty, notification: NotificationRecordSchema })),
 });
 
 /** Schema of {@link ContentRecord}. */
-export const ContentRecordSchema = z.object({ order: count, resource: z.looseObject({ resourceType: nonEmpty, id: nonEmpty }) });
+export const ContentRecordSchema = z.looseObject({ order: count, resource: z.looseObject({ resourceType: nonEmpty, id: nonEmpty }) });
 
 /** Schema of {@link IdentityRecord}. */
-export const IdentityRecordSchema = z.object({ salt: nonEmpty, secretHash: nonEmpty, users: z.record(z.string(), z.string()) });
+export const IdentityRecordSchema = z.looseObject({
+  salt: nonEmpty,
+  secretHash: nonEmpty,
+  users: z.looseObject({}).check(z.refine((users) => Object.values(users).every((t) => typeof t === 'string'), 'every user must map to a topic')),
+});
 
 /** A stored record that failed validation: its key and why (never its content, which may hold PHI). */
 export interface MalformedRecord {

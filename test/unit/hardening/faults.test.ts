@@ -5,7 +5,7 @@
  * the hub keeps serving from memory and says so in inspect().storage.
  */
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
