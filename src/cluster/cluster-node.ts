@@ -13,6 +13,7 @@ import { appendChange, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { comparePositions, LOG_START, parsePosition, type LogPosition } from './log-position.js';
+import { RecentOutcomes } from './recent-outcomes.js';
 import { RedisStorage } from './redis-storage.js';
 
 /** How to join a cluster. */
@@ -54,6 +55,7 @@ export class ClusterNode {
   private readonly health: RedisHealth;
   private position: LogPosition = LOG_START;
   private readonly waiters = new Map<string, Waiter>();
+  private readonly recent = new RecentOutcomes();
   private positionWaiters: Array<{ target: LogPosition; resolve: () => void }> = [];
   private counter = 0;
   private port: ReplicaPort | undefined;
@@ -129,7 +131,7 @@ export class ClusterNode {
       if (upTo && comparePositions(entry.position, upTo) <= 0) return; // already in the loaded records
       this.position = entry.position;
       try {
-        applyOrderedChange(port, parsed.change);
+        this.applyOnce(parsed.change);
       } catch {
         // a change its replicas refused (409, 404) is refused again here: nothing to do
       }
@@ -239,6 +241,17 @@ export class ClusterNode {
     clearTimeout(timer);
   }
 
+  /** Applies a change from the log, unless the same event was applied already (a publisher's retry): then its 202 again. */
+  private applyOnce(change: OrderedChange): PublishResult {
+    const topic = entryTopic(change) ?? '';
+    const eventId = typeof change.body.id === 'string' ? change.body.id : '';
+    const earlier = this.recent.appliedAs(topic, eventId);
+    if (earlier !== undefined) return { status: 202, id: earlier };
+    const { id } = applyOrderedChange(this.port!, change);
+    this.recent.remember(topic, eventId, id);
+    return { status: 202, id };
+  }
+
   /** Resolves once the command connection is ready, or after `ms` (a reconnect in progress is waited for). */
   private connected(ms: number): Promise<void> {
     if (this.cmd.status === 'ready') return Promise.resolve();
@@ -270,8 +283,8 @@ export class ClusterNode {
         const waiter = this.waiters.get(parsed.token);
         this.waiters.delete(parsed.token);
         try {
-          const result = applyOrderedChange(this.port!, parsed.change);
-          waiter?.resolve({ status: 202, id: result.id });
+          const result = this.applyOnce(parsed.change); // applied whether or not this instance waits for it
+          waiter?.resolve(result);
         } catch (error) {
           waiter?.reject(error);
         }

@@ -88,6 +88,8 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     expect(new Set(orders[0]).size).toBe(9);
     expect([...orders[0]!].sort()).toEqual(bodies.map((b) => b.id).sort());
     for (const o of orders) expect(o).toEqual(orders[0]);
+    // A publisher retrying an event (same id) through another instance gets 202 and nobody gets it twice.
+    expect((await publish(c.url, bodies[0])).status).toBe(202);
     const marker = patientOpen(topic, 'marker');
     expect((await publish(b.url, marker)).status).toBe(202);
     for (const s of subs) expect((await s.sock.nextEvent('Patient-open')).id).toBe(marker.id);
@@ -215,6 +217,10 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     expect(atA).toEqual(atB);
     if (outcome === 202) expect(atA.context[0].resource.id).toBe('p-in-flight');
     if (atA.context[0].resource.id === 'p-in-flight') for (const s of [onA, onB]) expect((await s.sock.nextEvent('Patient-open')).id).toBe(inFlight.id);
+    // The publisher learns which by sending the same event again elsewhere: 202, applied once.
+    const retried = await publish(a.url, inFlight);
+    expect(retried.status).toBe(202);
+    if (atA.context[0].resource.id !== 'p-in-flight') for (const s of [onA, onB]) expect((await s.sock.nextEvent('Patient-open')).id).toBe(inFlight.id);
     const second = patientOpen(topic, 'p-2');
     expect((await publish(a.url, second)).status).toBe(202);
     // The moved subscriber re-subscribes on another instance and gets the current context as catch-up.
