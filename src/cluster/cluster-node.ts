@@ -45,7 +45,7 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-type ControlMessage = { kind: 'subscribe'; origin: string; sub: SharedSubscription } | { kind: 'unsubscribe'; origin: string; endpoint: string } | { kind: 'syncerror'; origin: string; notification: Notification };
+type ControlMessage = { kind: 'subscribe'; origin: string; sub: SharedSubscription; renewal?: boolean } | { kind: 'unsubscribe'; origin: string; endpoint: string } | { kind: 'syncerror'; origin: string; notification: Notification };
 
 /** The Redis side of one instance. Build with `ClusterNode.connect`, then `attach` an engine. */
 export class ClusterNode {
@@ -144,7 +144,8 @@ export class ClusterNode {
     const subscribeLocally = hub.handleSubscriptionRequest.bind(hub);
     // Cluster mode owns its engine: these two entry points go through Redis instead.
     hub.publish = (body, options = {}) => this.publish(body, options.pathTopic);
-    hub.handleSubscriptionRequest = (req) => this.handleSubscription(req, subscribeLocally);
+    // A Promise in cluster mode (an endpoint of another instance is looked up first); the wire awaits it.
+    (hub as { handleSubscriptionRequest: unknown }).handleSubscriptionRequest = (req: SubscriptionRequest) => this.handleSubscription(req, subscribeLocally);
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
@@ -299,8 +300,10 @@ export class ClusterNode {
 
   // ---- subscriptions and SyncErrors --------------------------------------------------------
 
-  private handleSubscription(req: SubscriptionRequest, local: (req: SubscriptionRequest) => ReturnType<Hub['handleSubscriptionRequest']>) {
+  private async handleSubscription(req: SubscriptionRequest, local: (req: SubscriptionRequest) => ReturnType<Hub['handleSubscriptionRequest']>) {
     if (req.topic === RESERVED_TOPIC) throw reservedTopic();
+    // A renewal or unsubscribe may reach an instance that holds no copy of the endpoint (HUB-CLUSTER-02).
+    if (req.endpoint !== undefined && !this.port!.subscriptions.has(req.endpoint)) await this.adoptEndpoint(req.endpoint);
     const result = local(req);
     if (req.mode === 'unsubscribe') {
       void this.cmd.del(this.keys.subscription(result.endpoint)).catch(() => undefined);
@@ -309,7 +312,7 @@ export class ClusterNode {
       const shared = shareSubscription(this.port!, result.endpoint);
       if (shared) {
         void this.cmd.set(this.keys.subscription(shared.endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000).catch(() => undefined);
-        this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared });
+        this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared, renewal: req.endpoint !== undefined });
       }
     }
     return result;
@@ -330,8 +333,10 @@ export class ClusterNode {
     if (!port || message.origin === this.instanceId) return;
     try {
       if (message.kind === 'subscribe') {
-        const held = port.subscriptions.get(message.sub.endpoint);
-        if (!held) adoptSubscription(port, message.sub);
+        const sub = message.sub;
+        if (!port.subscriptions.has(sub.endpoint)) adoptSubscription(port, sub);
+        // A renewal elsewhere: the copy here takes the new events and lease (the socket's holder confirms them).
+        else if (message.renewal) this.hub!.subscribe({ topic: sub.topic, events: sub.events.split(','), endpoint: sub.endpoint, leaseSeconds: sub.leaseSeconds, subscriberName: sub.name });
       } else if (message.kind === 'unsubscribe') {
         forgetSubscription(port, message.endpoint, (topic, endpoint) => this.hub!.unsubscribe(topic, endpoint));
       } else if (message.kind === 'syncerror') {

@@ -141,7 +141,7 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
-  const result = wire.hub.handleSubscriptionRequest(req);
+  const result = await wire.hub.handleSubscriptionRequest(req); // a Promise in cluster mode (src/cluster)
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }
 

@@ -148,6 +148,21 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     expect(onC.sock.frames.filter((f) => f?.event?.['hub.event']?.toLowerCase() === 'syncerror')).toHaveLength(1);
   });
 
+  it('HUB-CLUSTER-02 a renewal and an unsubscribe sent to an instance that does not hold the socket reach the one that does', async () => {
+    const topic = `t-renew-${Date.now()}`;
+    const held = await subscribeVia(a, b, topic, 'Patient-open', 'held-on-b');
+    sockets.push(held.sock);
+    const params = { 'hub.channel.type': 'websocket', 'hub.topic': topic, 'hub.channel.endpoint': held.endpoint };
+    const renewed = await postSubscription(c.url, { ...params, 'hub.mode': 'subscribe', 'hub.events': 'Patient-open,Patient-close' });
+    expect(renewed.status).toBe(202);
+    const confirmation = await held.sock.next((f) => f['hub.mode'] === 'subscribe', 'the renewal confirmation');
+    expect(confirmation['hub.events']).toBe('Patient-open,Patient-close');
+    const gone = await postSubscription(c.url, { ...params, 'hub.mode': 'unsubscribe' });
+    expect(gone.status).toBe(202);
+    expect((await held.sock.next((f) => f['hub.mode'] === 'denied', 'the denial'))['hub.topic']).toBe(topic);
+    expect((await held.sock.closed).code).toBe(1000);
+  });
+
   it('HUB-CLUSTER-05 Redis paused: context changes get 503 within 5 s and are never applied; recovery on its own when it resumes', async () => {
     const topic = `t-pause-${Date.now()}`;
     const watcher = await subscribeVia(a, b, topic, 'Patient-open', 'watcher');
