@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
-import { adoptSubscription, applyOrderedChange, deliverForeignSyncError, forgetSubscription, prepareChange, shareSubscription, type OrderedChange, type ReplicaPort, type SharedSubscription } from '../hub/replica.js';
+import { applyOrderedChange, prepareChange, type OrderedChange, type ReplicaPort } from '../hub/replica.js';
 import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
 import { appendChange, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
@@ -15,6 +15,7 @@ import { clusterKeys, type ClusterKeys } from './keys.js';
 import { comparePositions, LOG_START, parsePosition, type LogPosition } from './log-position.js';
 import { RecentOutcomes } from './recent-outcomes.js';
 import { RedisStorage } from './redis-storage.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 
 /** How to join a cluster. */
 export interface ClusterOptions {
@@ -45,8 +46,6 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-type ControlMessage = { kind: 'subscribe'; origin: string; sub: SharedSubscription; renewal?: boolean } | { kind: 'unsubscribe'; origin: string; endpoint: string } | { kind: 'syncerror'; origin: string; notification: Notification };
-
 /** The Redis side of one instance. Build with `ClusterNode.connect`, then `attach` an engine. */
 export class ClusterNode {
   readonly instanceId: string;
@@ -59,7 +58,7 @@ export class ClusterNode {
   private positionWaiters: Array<{ target: LogPosition; resolve: () => void }> = [];
   private counter = 0;
   private port: ReplicaPort | undefined;
-  private hub: Hub | undefined;
+  private shared: SharedSubscriptions | undefined;
   private closed = false;
   private reading: Promise<void> | undefined;
 
@@ -120,7 +119,6 @@ export class ClusterNode {
    * follows it, and routes the engine's publish and subscription requests through the cluster.
    */
   async attach(hub: Hub): Promise<void> {
-    this.hub = hub;
     const port = hub.replicaPort();
     this.port = port;
     this.position = await readFrom(this.cmd, this.keys, LOG_START, (entry) => {
@@ -136,16 +134,21 @@ export class ClusterNode {
         // a change its replicas refused (409, 404) is refused again here: nothing to do
       }
     });
+    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub);
+    this.shared = shared;
     await this.listener.subscribe(this.keys.control);
-    this.listener.on('message', (_channel: string, text: string) => this.onControl(text));
+    this.listener.on('message', (_channel: string, text: string) => shared.onControl(text));
     hub.observe((entry) => {
-      if (entry.type === 'syncerror' && entry.detail) this.announce({ kind: 'syncerror', origin: this.instanceId, notification: entry.detail as Notification });
+      if (entry.type === 'syncerror' && entry.detail) shared.announceSyncError(entry.detail as Notification);
     });
     const subscribeLocally = hub.handleSubscriptionRequest.bind(hub);
     // Cluster mode owns its engine: these two entry points go through Redis instead.
     hub.publish = (body, options = {}) => this.publish(body, options.pathTopic);
     // A Promise in cluster mode (an endpoint of another instance is looked up first); the wire awaits it.
-    (hub as { handleSubscriptionRequest: unknown }).handleSubscriptionRequest = (req: SubscriptionRequest) => this.handleSubscription(req, subscribeLocally);
+    (hub as { handleSubscriptionRequest: unknown }).handleSubscriptionRequest = (req: SubscriptionRequest) => {
+      if (req.topic === RESERVED_TOPIC) throw reservedTopic();
+      return shared.handle(req, subscribeLocally);
+    };
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
@@ -162,18 +165,8 @@ export class ClusterNode {
   }
 
   /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
-  async adoptEndpoint(endpoint: string): Promise<boolean> {
-    if (!this.port) return false;
-    if (this.port.subscriptions.has(endpoint)) return true;
-    let text: string | null;
-    try {
-      text = await this.cmd.get(this.keys.subscription(endpoint));
-    } catch {
-      return false;
-    }
-    if (!text) return false;
-    adoptSubscription(this.port, JSON.parse(text) as SharedSubscription);
-    return true;
+  adoptEndpoint(endpoint: string): Promise<boolean> {
+    return this.shared?.adoptEndpoint(endpoint) ?? Promise.resolve(false);
   }
 
   /** Stops following Redis and closes its connections (the engine is shut down by its door). */
@@ -298,66 +291,12 @@ export class ClusterNode {
     }
   }
 
-  // ---- subscriptions and SyncErrors --------------------------------------------------------
-
-  private async handleSubscription(req: SubscriptionRequest, local: (req: SubscriptionRequest) => ReturnType<Hub['handleSubscriptionRequest']>) {
-    if (req.topic === RESERVED_TOPIC) throw reservedTopic();
-    // A renewal or unsubscribe may reach an instance that holds no copy of the endpoint (HUB-CLUSTER-02).
-    if (req.endpoint !== undefined && !this.port!.subscriptions.has(req.endpoint)) await this.adoptEndpoint(req.endpoint);
-    const result = local(req);
-    if (req.mode === 'unsubscribe') {
-      void this.cmd.del(this.keys.subscription(result.endpoint)).catch(() => undefined);
-      this.announce({ kind: 'unsubscribe', origin: this.instanceId, endpoint: result.endpoint });
-    } else {
-      const shared = shareSubscription(this.port!, result.endpoint);
-      if (shared) {
-        void this.cmd.set(this.keys.subscription(shared.endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000).catch(() => undefined);
-        this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared, renewal: req.endpoint !== undefined });
-      }
-    }
-    return result;
-  }
-
-  private announce(message: ControlMessage): void {
-    void this.cmd.publish(this.keys.control, JSON.stringify(message)).catch(() => undefined);
-  }
-
-  private onControl(text: string): void {
-    let message: ControlMessage;
-    try {
-      message = JSON.parse(text) as ControlMessage;
-    } catch {
-      return;
-    }
-    const port = this.port;
-    if (!port || message.origin === this.instanceId) return;
-    try {
-      if (message.kind === 'subscribe') {
-        const sub = message.sub;
-        if (!port.subscriptions.has(sub.endpoint)) adoptSubscription(port, sub);
-        // A renewal elsewhere: the copy here takes the new events and lease (the socket's holder confirms them).
-        else if (message.renewal) this.hub!.subscribe({ topic: sub.topic, events: sub.events.split(','), endpoint: sub.endpoint, leaseSeconds: sub.leaseSeconds, subscriberName: sub.name });
-      } else if (message.kind === 'unsubscribe') {
-        forgetSubscription(port, message.endpoint, (topic, endpoint) => this.hub!.unsubscribe(topic, endpoint));
-      } else if (message.kind === 'syncerror') {
-        deliverForeignSyncError(port, message.notification);
-      }
-    } catch {
-      // a malformed notice from another instance must not stop this one
-    }
-  }
-
   // ---- Redis lost its data -----------------------------------------------------------------
 
   /** Writes this replica's records and live subscriptions back into an empty Redis. */
   private async restoreAfterDataLoss(): Promise<void> {
     await this.storage.rewriteAll();
-    const port = this.port;
-    if (!port) return;
-    for (const endpoint of port.subscriptions.keys()) {
-      const shared = shareSubscription(port, endpoint);
-      if (shared) await this.cmd.set(this.keys.subscription(endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000);
-    }
+    await this.shared?.rewriteAll();
   }
 }
 

@@ -55,6 +55,10 @@ export class Instance {
   ) {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => child.once('exit', resolve));
+    // An instance that dies on its own is a finding: show why.
+    child.once('exit', (code, signal) => {
+      if (signal !== 'SIGKILL' && signal !== 'SIGTERM') console.error(`instance ${id} exited on its own (${code ?? signal}): ${this.stderr.slice(-3000)}`);
+    });
   }
 
   /** Starts `serve --redis URL --instance-id ID …extra` on a free port; resolves once it listens. */
