@@ -568,7 +568,10 @@ export class Hub {
       subscriptions: this.subscriptions,
       applyChange: (body, pathTopic, newId) => {
         try {
-          return this.applyChange(body, pathTopic, newId, true).id;
+          const { id, durable } = this.applyChange(body, pathTopic, newId, true);
+          // The log is what makes a replica's change durable; a failed write is logged and retried by the writer.
+          void durable?.catch(() => undefined);
+          return id;
         } catch (error) {
           if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, pathTopic) });
           throw error;

@@ -48,6 +48,7 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
 
   afterAll(async () => {
     for (const s of sockets) s.close();
+    expect([a, b, c].filter((i) => i?.crashed).map((i) => i.id)).toEqual([]); // no instance died on its own
     await Promise.all([a, b, c].filter(Boolean).map((i) => i.kill()));
     await redis?.stop();
   });

@@ -47,6 +47,8 @@ export function buildServer(): Promise<string> {
 export class Instance {
   stderr = '';
   url = '';
+  /** Set when the process exited without being told to (a crash). */
+  crashed = false;
   readonly exited: Promise<unknown>;
 
   private constructor(
@@ -57,7 +59,9 @@ export class Instance {
     this.exited = new Promise((resolve) => child.once('exit', resolve));
     // An instance that dies on its own is a finding: show why.
     child.once('exit', (code, signal) => {
-      if (signal !== 'SIGKILL' && signal !== 'SIGTERM') console.error(`instance ${id} exited on its own (${code ?? signal}): ${this.stderr.slice(-3000)}`);
+      if (signal === 'SIGKILL' || signal === 'SIGTERM') return;
+      this.crashed = true;
+      console.error(`instance ${id} exited on its own (${code ?? signal}): ${this.stderr.slice(-3000)}`);
     });
   }
 
