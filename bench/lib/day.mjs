@@ -16,6 +16,9 @@ import { quantile } from './stats.mjs';
 export const DAY_POINTS = [1, 100, 1000, 3000, 10_000];
 
 const median = (xs) => (xs.length ? quantile(xs, 0.5) : undefined);
+/** Samples come in blocks with pauses between; the lowest block median is kept, so a burst of load from other processes on a shared machine does not decide a row. */
+const BLOCKS = 3;
+const bestBlockMedian = (blocks) => Math.min(...blocks.map(median).filter((x) => x !== undefined));
 
 async function openDayTab(context, origin, name) {
   const page = await context.newPage();
@@ -45,15 +48,25 @@ async function browserDay(browser, origin, { points, samples, wave }, log) {
         await a.evaluate((arg) => window.day.fill(arg), { topic, from: opened, to: point, wave });
         opened = point;
       }
-      await b.evaluate(() => window.day.clearArrivals());
-      const measured = await a.evaluate((arg) => window.day.measure(arg), { topic, from: 1_000_000 + opened * 10, samples }); // ids of their own: each checkpoint starts from exactly `point` fill opens
-      await new Promise((r) => setTimeout(r, 200));
-      const arrivals = await b.evaluate((ids) => window.day.arrivals(ids), measured.map(([id]) => id));
-      const notify = measured.map(([, sent], i) => (arrivals[i] == null ? undefined : arrivals[i] - sent)).filter((x) => x !== undefined);
+      const notifyBlocks = [];
+      const acceptedBlocks = [];
+      let delivered = 0;
+      for (let block = 0; block < BLOCKS; block++) {
+        await b.evaluate(() => window.day.clearArrivals());
+        // ids of their own, so every row starts from exactly `point` fill opens
+        const measured = await a.evaluate((arg) => window.day.measure(arg), { topic, from: 1_000_000 + opened * 10 + block * samples, samples: Math.ceil(samples / BLOCKS) });
+        await new Promise((r) => setTimeout(r, 300));
+        const arrivals = await b.evaluate((ids) => window.day.arrivals(ids), measured.map(([id]) => id));
+        const notify = measured.map(([, sent], i) => (arrivals[i] == null ? undefined : arrivals[i] - sent)).filter((x) => x !== undefined);
+        delivered += notify.length;
+        notifyBlocks.push(notify);
+        acceptedBlocks.push(measured.map(([, , ms]) => ms));
+      }
       const heap = await heapAfterGc(worker);
       const inspect = await a.evaluate((t) => window.day.held(t), topic);
-      rows.push({ point, notifyMs: median(notify), acceptedMs: median(measured.map(([, , ms]) => ms)), heapBytes: heap.usedSize, heldContexts: inspect, delivered: notify.length });
-      log(`day: worker at ${point}: notify ${median(notify)?.toFixed(2)} ms, 202 ${median(measured.map(([, , ms]) => ms)).toFixed(2)} ms, heap ${(heap.usedSize / 1e6).toFixed(2)} MB, holding ${inspect}`);
+      const row = { point, notifyMs: bestBlockMedian(notifyBlocks), acceptedMs: bestBlockMedian(acceptedBlocks), heapBytes: heap.usedSize, heldContexts: inspect, delivered };
+      rows.push(row);
+      log(`day: worker at ${point}: notify ${row.notifyMs.toFixed(2)} ms, 202 ${row.acceptedMs.toFixed(2)} ms, heap ${(heap.usedSize / 1e6).toFixed(2)} MB, holding ${inspect}`);
     }
   } finally {
     await worker?.detach();
@@ -106,14 +119,19 @@ async function serveDay(lib, { points, samples, wave }, withData, log) {
         await Promise.all(batch);
         opened = Math.min(point, opened + wave);
       }
-      const times = [];
-      for (let i = 0; i < samples; i++) {
-        const t0 = performance.now();
-        await post(serve.hubUrl, studyOpen(topic, 1_000_000 + point * 10 + i));
-        times.push(performance.now() - t0);
+      const blocks = [];
+      for (let block = 0; block < BLOCKS; block++) {
+        const times = [];
+        for (let i = 0; i < Math.ceil(samples / BLOCKS); i++) {
+          const t0 = performance.now();
+          await post(serve.hubUrl, studyOpen(topic, 1_000_000 + point * 10 + block * samples + i));
+          times.push(performance.now() - t0);
+        }
+        blocks.push(times);
+        await new Promise((r) => setTimeout(r, 300));
       }
-      rows.push({ point, acceptedMs: median(times) });
-      log(`day: tabcast serve${withData ? ' --data' : ''} at ${point}: POST → 202 ${median(times).toFixed(2)} ms`);
+      rows.push({ point, acceptedMs: bestBlockMedian(blocks) });
+      log(`day: tabcast serve${withData ? ' --data' : ''} at ${point}: POST → 202 ${bestBlockMedian(blocks).toFixed(2)} ms`);
     }
   } finally {
     await serve.close();
@@ -154,4 +172,25 @@ export function dayMarkdown(day) {
     );
   });
   return lines.join('\n');
+}
+
+/** The "A working day" section of docs/benchmarks.md: how it was measured, and the table. */
+export function daySection(day, meta) {
+  return `
+## A working day: a new study id on every event
+
+Issue 12's scenario: one topic, a new \`ImagingStudy-open\` for every study and no closes, as many
+viewers do, so open contexts pile up. Before each row, that many distinct studies were opened (in
+waves of concurrent publishes, each awaited to its 202); then ${day.samples} more new studies were
+opened one at a time and timed, in three blocks with pauses between; a row keeps the lowest block
+median (a burst of load from other processes then does not decide it). Each figure is also given as a ratio to the row "1" of the same run.
+The worker keeps its default bound of 100 open contexts (HUB-BOUND-03), so it holds 100 from the
+100 row on. \`tabcast serve\` runs with \`--max-open-contexts\` above 10,000, so it really holds every
+open context: its columns measure the per-key engine, not the bound. \`--data\` is LMDB, flushed
+to disk before each 202.
+
+Measured ${meta?.date?.slice(0, 16).replace('T', ' ') ?? ''} UTC on ${meta?.machine?.cores ?? '?'} cores${meta?.load ? `, load average ${meta.load.load1.start.toFixed(1)} at the start (a shared machine: single figures are noisy, compare ratios)` : ''}; \`node scripts/bench.mjs --only day --runs 1 --out day\`.
+
+${dayMarkdown(day)}
+`;
 }

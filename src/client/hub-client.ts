@@ -4,6 +4,7 @@
  */
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
+import type { Notification } from '../protocol/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
@@ -60,7 +61,7 @@ export class HubClient implements TabcastHub {
 
   async publish(topic: string, request: PublishRequest) {
     const body = contextChangeBody(topic, request);
-    return this.connection.call((api) => api.publish(body));
+    return this.connection.run((session) => session.publish(body));
   }
 
   observe(listener: (entry: HubLogEntry) => void): () => void {
@@ -84,7 +85,7 @@ export class HubClient implements TabcastHub {
   private receive(message: HostMessage, session: Session): void {
     switch (message?.t) {
       case 'event':
-        return this.subscriptions.deliver(message.sub, message.frame, session);
+        return this.subscriptions.deliver(message.sub, typeof message.frame === 'string' ? (JSON.parse(message.frame) as Notification) : message.frame, session);
       case 'ended':
         return this.subscriptions.ended(message.sub, message.code, message.reason);
       case 'ws-open':

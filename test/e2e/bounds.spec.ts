@@ -113,3 +113,22 @@ test('L2 HUB-SEC-15 a malformed record in IndexedDB is left out by the worker an
   expect(snapshot.storage.malformed).toEqual([{ key: 'ctx/T-l2/Patient/p-bad', reason: expect.stringContaining('versionId') }]);
   expect((await page.evaluate(() => harness.hub.getContext('T-l2'))).context[0].resource.id).toBe('p-ok');
 });
+
+test('HUB-BOUND-05 the worker holds at most 10,000 topics: one more gets 503 with a reason, and existing topics keep working', async ({ context }, info) => {
+  test.setTimeout(120_000);
+  const page = await openApp(context, 'shared-worker', 'Topics', { workerUrl: uniqueWorkerUrl(info.testId) });
+  const made = await page.evaluate(async () => {
+    let n = 0;
+    let first = '';
+    while (n < 10_000) {
+      const batch = await Promise.all(Array.from({ length: Math.min(500, 10_000 - n) }, () => harness.hub.createTopic()));
+      first ||= batch[0];
+      n += batch.length;
+    }
+    return { n, first };
+  });
+  expect(made.n).toBe(10_000);
+  const refused = await page.evaluate(() => harness.hub.createTopic().then(() => undefined, (e: { status: number; message: string }) => ({ status: e.status, message: e.message })));
+  expect(refused).toMatchObject({ status: 503, message: expect.stringContaining('10000 topics') });
+  expect((await page.evaluate(([t, r]) => harness.publish(t, r), [made.first, studyOpen('st-1')] as const)).status).toBe(202);
+});
