@@ -7,13 +7,13 @@
  */
 import { Redis } from 'ioredis';
 import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
-import { applyOrderedChange, prepareChange, type OrderedChange, type ReplicaPort } from '../hub/replica.js';
+import { prepareChange, type ReplicaPort } from '../hub/replica.js';
 import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
 import { appendChange, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
-import { comparePositions, LOG_START, parsePosition, type LogPosition } from './log-position.js';
-import { RecentOutcomes } from './recent-outcomes.js';
+import { LOG_START, parsePosition } from './log-position.js';
+import { LogReplica } from './log-replica.js';
 import { RedisStorage } from './redis-storage.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
@@ -52,10 +52,8 @@ export class ClusterNode {
   readonly keys: ClusterKeys;
   readonly storage: RedisStorage;
   private readonly health: RedisHealth;
-  private position: LogPosition = LOG_START;
+  private readonly replica = new LogReplica();
   private readonly waiters = new Map<string, Waiter>();
-  private readonly recent = new RecentOutcomes();
-  private positionWaiters: Array<{ target: LogPosition; resolve: () => void }> = [];
   private counter = 0;
   private port: ReplicaPort | undefined;
   private shared: SharedSubscriptions | undefined;
@@ -71,7 +69,7 @@ export class ClusterNode {
     this.instanceId = options.instanceId ?? randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() }).slice(0, 12);
     this.keys = clusterKeys(options.prefix);
     const log = options.log ?? (() => undefined);
-    this.storage = new RedisStorage(cmd, this.keys, () => this.position);
+    this.storage = new RedisStorage(cmd, this.keys, () => this.replica.position);
     this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
   }
 
@@ -121,19 +119,8 @@ export class ClusterNode {
   async attach(hub: Hub): Promise<void> {
     const port = hub.replicaPort();
     this.port = port;
-    this.position = await readFrom(this.cmd, this.keys, LOG_START, (entry) => {
-      const parsed = parseEntry(entry.text);
-      if (!parsed) return;
-      const topic = entryTopic(parsed.change);
-      const upTo = topic === undefined ? undefined : this.storage.loadedUpTo.get(topic);
-      if (upTo && comparePositions(entry.position, upTo) <= 0) return; // already in the loaded records
-      this.position = entry.position;
-      try {
-        this.applyOnce(parsed.change);
-      } catch {
-        // a change its replicas refused (409, 404) is refused again here: nothing to do
-      }
-    });
+    this.replica.bind(port);
+    await readFrom(this.cmd, this.keys, LOG_START, (entry) => this.replica.replay(entry, (topic) => this.storage.loadedUpTo.get(topic)));
     const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub);
     this.shared = shared;
     await this.listener.subscribe(this.keys.control);
@@ -175,8 +162,7 @@ export class ClusterNode {
     this.health.stop();
     for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
     this.waiters.clear();
-    for (const w of this.positionWaiters) w.resolve();
-    this.positionWaiters = [];
+    this.replica.releaseAll();
     this.reader.disconnect();
     await this.reading?.catch(() => undefined);
     this.listener.disconnect();
@@ -225,25 +211,7 @@ export class ClusterNode {
     } catch {
       return;
     }
-    const target = last[0] ? parsePosition(last[0][0]) : undefined;
-    if (!target || comparePositions(this.position, target) >= 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      this.positionWaiters.push({ target, resolve });
-      timer = setTimeout(resolve, COMMAND_TIMEOUT_MS); // a stalled reader must not hold reads forever
-    });
-    clearTimeout(timer);
-  }
-
-  /** Applies a change from the log, unless the same event was applied already (a publisher's retry): then its 202 again. */
-  private applyOnce(change: OrderedChange): PublishResult {
-    const topic = entryTopic(change) ?? '';
-    const eventId = typeof change.body.id === 'string' ? change.body.id : '';
-    const earlier = this.recent.appliedAs(topic, eventId);
-    if (earlier !== undefined) return { status: 202, id: earlier };
-    const { id } = applyOrderedChange(this.port!, change);
-    this.recent.remember(topic, eventId, id);
-    return { status: 202, id };
+    if (last[0]) await this.replica.reach(parsePosition(last[0][0]), COMMAND_TIMEOUT_MS);
   }
 
   /** Resolves once the command connection is ready, or after `ms` (a reconnect in progress is waited for). */
@@ -264,29 +232,20 @@ export class ClusterNode {
     while (!this.closed) {
       let entries;
       try {
-        entries = await waitForEntries(this.reader, this.keys, this.position, READ_BLOCK_MS);
+        entries = await waitForEntries(this.reader, this.keys, this.replica.position, READ_BLOCK_MS);
       } catch {
         if (this.closed) return;
         await new Promise((r) => setTimeout(r, 200)); // Redis is away; the client reconnects by itself
         continue;
       }
       for (const entry of entries) {
-        this.position = entry.position;
-        const parsed = parseEntry(entry.text);
-        if (!parsed) continue;
-        const waiter = this.waiters.get(parsed.token);
-        this.waiters.delete(parsed.token);
-        try {
-          const result = this.applyOnce(parsed.change); // applied whether or not this instance waits for it
-          waiter?.resolve(result);
-        } catch (error) {
-          waiter?.reject(error);
-        }
-      }
-      if (this.positionWaiters.length > 0) {
-        const due = this.positionWaiters.filter((w) => comparePositions(this.position, w.target) >= 0);
-        this.positionWaiters = this.positionWaiters.filter((w) => comparePositions(this.position, w.target) < 0);
-        for (const w of due) w.resolve();
+        // Every entry is applied here, whether or not this instance took the request.
+        const outcome = this.replica.apply(entry);
+        if (!outcome) continue;
+        const waiter = this.waiters.get(outcome.token);
+        this.waiters.delete(outcome.token);
+        if ('result' in outcome) waiter?.resolve(outcome.result);
+        else waiter?.reject(outcome.error);
       }
     }
   }
@@ -302,18 +261,4 @@ export class ClusterNode {
 
 function reservedTopic(): HubError {
   return badRequest(`"${RESERVED_TOPIC}" is not a topic: ${RESERVED_TOPIC} is the hub's health route`, 'value');
-}
-
-function parseEntry(text: string): { token: string; change: OrderedChange } | undefined {
-  try {
-    const v = JSON.parse(text) as { o: string; c: OrderedChange };
-    return typeof v.o === 'string' && v.c && typeof v.c === 'object' ? { token: v.o, change: v.c } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function entryTopic(change: OrderedChange): string | undefined {
-  const t = change.body.event['hub.topic'] ?? change.pathTopic;
-  return typeof t === 'string' ? t.trim() : undefined;
 }
