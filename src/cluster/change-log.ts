@@ -16,9 +16,14 @@ export interface LogEntry {
   text: string;
 }
 
+type WithAppend = Redis & { tabcastAppend?(...args: string[]): Promise<string> };
+
 /** Appends `text`; rejects with the script's error (EPOCH, LATE) or the connection's. */
 export async function appendChange(redis: Redis, keys: ClusterKeys, epoch: string, deadlineRedisMs: number, text: string): Promise<LogPosition> {
-  const id = (await redis.eval(APPEND_SCRIPT, 2, keys.log, keys.epoch, epoch, String(Math.floor(deadlineRedisMs)), text, String(LOG_LENGTH))) as string;
+  const client = redis as WithAppend;
+  // EVALSHA with a fallback to EVAL: the script text is not sent with every change.
+  if (!client.tabcastAppend) redis.defineCommand('tabcastAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  const id = await client.tabcastAppend!(keys.log, keys.epoch, epoch, String(Math.floor(deadlineRedisMs)), text, String(LOG_LENGTH));
   return parsePosition(id);
 }
 
