@@ -149,7 +149,8 @@ if (!existsSync(`${root}dist/tabcast-server.js`)) {
 }
 
 const redis = await startRedis();
-const quiet = ['--heartbeat-ms', '0', '--ack-timeout-ms', '0', '--max-open-contexts', '2000'];
+// 300 sockets come from this one process (one address): lift the per-address caps (HUB-SEC-14).
+const quiet = ['--heartbeat-ms', '0', '--ack-timeout-ms', '0', '--max-open-contexts', '2000', '--max-connections-per-ip', '2000', '--max-unconnected-per-ip', '2000'];
 const single = await startServe(root, quiet);
 const cluster = [];
 for (const id of ['a', 'b', 'c']) cluster.push(await startServe(root, [...quiet, '--redis', redis.url, '--instance-id', id]));
