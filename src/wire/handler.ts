@@ -19,6 +19,7 @@ type Route =
   | { kind: 'well-known' }
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
+  | { kind: 'healthz' }
   | { kind: 'topic'; segment: string }
   | { kind: 'topic-context'; segment: string }
   | { kind: 'topic-protocols'; segment: string }
@@ -29,6 +30,7 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
   'well-known': ['GET'],
   gettopic: ['GET'],
   endpoint: ['GET'],
+  healthz: ['GET', 'POST'],
   topic: ['GET', 'POST'],
   'topic-context': ['GET'],
   'topic-protocols': ['GET'],
@@ -44,6 +46,7 @@ interface Wire {
   onInternalError?: (error: unknown) => void;
   channels: Required<ChannelSwitches>;
   now: () => number;
+  health?: WireOptions['health'];
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
@@ -60,6 +63,7 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
     onSubscribed: options.onSubscribed,
     channels,
     now: options.now ?? Date.now,
+    health: options.health,
   };
   return {
     hubUrl: location.url,
@@ -104,11 +108,17 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         return jsonResponse(200, pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
       case 'topic-protocols':
         return jsonResponse(200, { 'hub.topic': decodeSegment(route.segment), protocols: protocolList(wire.location, wire.channels, route.segment) });
+      case 'healthz': {
+        // HUB-CLUSTER-05: the health route, so `healthz` is never a topic.
+        if (request.method !== 'GET') throw badRequest('"healthz" is not a topic: it is the hub\u2019s health route', 'value');
+        const health = wire.health?.() ?? { status: 200, body: { instance: 'single', redis: 'none' } };
+        return jsonResponse(health.status, health.body);
+      }
       case 'topic': {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
           await authorize(wire.hub, request);
-          return jsonResponse(200, wire.hub.getContext(topic));
+          return jsonResponse(200, await wire.hub.getContext(topic)); // a Promise in cluster mode (src/cluster)
         }
         return await contextChange(wire, request, await readJson(wire, request), topic);
       }
@@ -133,6 +143,7 @@ function resolveRoute(location: HubLocation, pathname: string, channels: Require
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
   if (lower === 'gettopic' || lower === 'authenticate') return { kind: 'gettopic' };
+  if (segments[0] === 'healthz') return { kind: 'healthz' };
   return { kind: 'topic', segment: segments[0]! };
 }
 
@@ -168,7 +179,7 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
   }
   const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
   if (isNew) wire.admitSubscription?.(request);
-  const result = wire.hub.handleSubscriptionRequest(req);
+  const result = await wire.hub.handleSubscriptionRequest(req); // a Promise in cluster mode (src/cluster)
   if (isNew) wire.onSubscribed?.(request, result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }

@@ -27,6 +27,8 @@ export interface WireOptions {
   channels?: ChannelSwitches;
   /** Wall-clock time for answers the engine does not stamp (pull context with no context). Default Date.now. */
   now?: () => number;
+  /** Answers `GET {hub.url}/healthz` (cluster mode, HUB-CLUSTER-05); without it the route says the hub is up. */
+  health?: () => { status: number; body: unknown };
 }
 
 /** The hub side of a WebSocket-shaped transport. */
