@@ -65,13 +65,18 @@ await build({
           // Only the modules the worker itself imports at start, not everything they import: the
           // subscription-request parser (used by the wire alone) would otherwise ride along.
           includeDependenciesRecursively: false,
-          groups: [{ name: 'worker', tags: ['$initial'] }],
+          groups: [
+            { name: 'worker', tags: ['$initial'] },
+            // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: one
+            // on-demand chunk with a stable name, loaded with either.
+            { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+          ],
         },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js)');
+console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-stomp.js)');
 
 await build({
   ...common,

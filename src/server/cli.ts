@@ -55,6 +55,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       publicUrl: args.publicUrl,
       ...(args.websub ? { websub: { allow: args.websubAllow ?? [] } } : {}),
+      ...(args.redis === undefined ? {} : { redis: args.redis, instanceId: args.instanceId }),
       log: io.err,
     });
   } catch (error) {

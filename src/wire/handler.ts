@@ -12,6 +12,7 @@ import { envelopeSocket } from './envelope-2019.js';
 import { channelSwitches, protocolList, STOMP_SEGMENT, type ChannelSwitches } from './protocols.js';
 import { pullContext, pullId } from './pull-context.js';
 import { attachSocket } from './socket.js';
+import { acceptStomp, isStompUrl } from './stomp-door.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type WebhookDoor, type WireHandler, type WireOptions } from './types.js';
 
 type Route =
@@ -19,6 +20,7 @@ type Route =
   | { kind: 'well-known' }
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
+  | { kind: 'healthz' }
   | { kind: 'topic'; segment: string }
   | { kind: 'websub'; segment: string }
   | { kind: 'topic-context'; segment: string }
@@ -30,6 +32,7 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
   'well-known': ['GET'],
   gettopic: ['GET'],
   endpoint: ['GET'],
+  healthz: ['GET', 'POST'],
   topic: ['GET', 'POST'],
   websub: ['GET', 'POST'],
   'topic-context': ['GET'],
@@ -49,6 +52,7 @@ interface Wire {
   envelope2019: Set<string>;
   channels: Required<ChannelSwitches>;
   now: () => number;
+  health?: WireOptions['health'];
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
@@ -66,20 +70,23 @@ export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
     admitSubscription: options.admitSubscription,
     onSubscribed: options.onSubscribed,
     webhooks: options.webhooks,
-    now,
     envelope2019: new Set(),
     channels,
+    now,
+    health: options.health,
   };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
     handle: (request) => handle(wire, request),
     acceptSocket(url, socket) {
+      if (channels.stomp && isStompUrl(location, url)) return acceptStomp(hub, socket, { now: wire.now, onInternalError: options.onInternalError });
       const id = endpointIdFromUrl(location, url);
       if (id === undefined) return undefined;
       return attachSocket(hub, id, wire.envelope2019.has(id) ? envelopeSocket(socket, now) : socket, limit);
     },
     isEndpoint(url) {
+      if (channels.stomp && isStompUrl(location, url)) return true;
       const id = endpointIdFromUrl(location, url);
       return id !== undefined && hub.hasEndpoint(id);
     },
@@ -112,11 +119,17 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         return jsonResponse(200, pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
       case 'topic-protocols':
         return jsonResponse(200, { 'hub.topic': decodeSegment(route.segment), protocols: protocolList(wire.location, wire.channels, route.segment) });
+      case 'healthz': {
+        // HUB-CLUSTER-05: the health route, so `healthz` is never a topic.
+        if (request.method !== 'GET') throw badRequest('"healthz" is not a topic: it is the hub\u2019s health route', 'value');
+        const health = wire.health?.() ?? { status: 200, body: { instance: 'single', redis: 'none' } };
+        return jsonResponse(health.status, health.body);
+      }
       case 'topic': {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
           await authorize(wire.hub, request);
-          return jsonResponse(200, wire.hub.getContext(topic));
+          return jsonResponse(200, await wire.hub.getContext(topic)); // a Promise in cluster mode (src/cluster)
         }
         return await contextChange(wire, request, await readJson(wire, request), topic);
       }
@@ -149,6 +162,7 @@ function resolveRoute(location: HubLocation, pathname: string, channels: Require
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
   if (lower === 'gettopic' || lower === 'authenticate') return { kind: 'gettopic' };
+  if (segments[0] === 'healthz') return { kind: 'healthz' };
   return { kind: 'topic', segment: segments[0]! };
 }
 
@@ -206,7 +220,9 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
   }
   const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
   if (isNew) wire.admitSubscription?.(request);
-  const result = req.mode === 'subscribe' ? wire.hub.subscribe({ ...req, channel: req.dialect === '2019' ? '2019' : 'stu3' }) : wire.hub.handleSubscriptionRequest(req);
+  // The 2019 dialect is a label on the subscription (inspect()) and a framing of its socket (envelope2019).
+  const asked = req.mode === 'subscribe' && req.dialect === '2019' ? Object.assign(req, { channel: '2019' as const }) : req;
+  const result = await wire.hub.handleSubscriptionRequest(asked); // a Promise in cluster mode (src/cluster)
   if (isNew) wire.onSubscribed?.(request, result.endpoint);
   for (const id of wire.envelope2019) if (!wire.hub.hasEndpoint(id)) wire.envelope2019.delete(id);
   if (req.dialect === '2019' && req.mode === 'subscribe') wire.envelope2019.add(result.endpoint);

@@ -30,6 +30,8 @@ export interface WireOptions {
   now?: () => number;
   /** Webhook subscriptions and `{topic}/websub` (`tabcast serve --websub`, src/websub); absent = refused. */
   webhooks?: WebhookDoor;
+  /** Answers `GET {hub.url}/healthz` (cluster mode, HUB-CLUSTER-05); without it the route says the hub is up. */
+  health?: () => { status: number; body: unknown };
 }
 
 /** Where the wire hands webhook subscriptions (channels.md §3); the door lives outside the wire. */
