@@ -1,18 +1,20 @@
 /**
- * One topic, three doors (channels.md intro): a webhook, a 2019-envelope socket and an STU3 socket
- * on `tabcast serve --websub` get the same events in the same order, and a failure on one channel
- * raises the same SyncError to the others. (STOMP joins this test once its channel is on main.)
+ * One topic, four doors (channels.md intro): a webhook, a 2019-envelope socket, a STOMP client
+ * (unmodified @stomp/stompjs) and an STU3 socket on `tabcast serve --websub` get the same events in
+ * the same order.
  */
 import { afterEach, expect, it } from 'vitest';
 import { startServer } from '../../../src/server/index.js';
 import { ManualTimers } from '../bridge/support/manual-timers.js';
 import { until } from '../bridge/support/local.js';
 import { cleanup, postSubscription, publish, subscribeAndOpen, TestSocket, track } from '../server/support.js';
+import { cleanup as cleanupStomp, StompApp } from '../stomp/support.js';
 import { CallbackServer } from './support.js';
 
 const TOPIC = 'T-mixed';
 let listener: CallbackServer | undefined;
 afterEach(async () => {
+  await cleanupStomp();
   await cleanup();
   await listener?.close();
 });
@@ -27,7 +29,7 @@ function event(n: number) {
   return { timestamp: '2026-01-01T00:00:00Z', id: `m${n}`, event: { 'hub.topic': TOPIC, 'hub.event': name, context } };
 }
 
-it('HUB-WEBSUB-04 / HUB-ENV-01: a webhook, a 2019 socket and an STU3 socket on one topic get the same events in the same order', async () => {
+it('HUB-WEBSUB-04 / HUB-ENV-01 / HUB-STOMP-10: a webhook, a 2019 socket, a STOMP client and an STU3 socket on one topic get the same events in the same order', async () => {
   const timers = new ManualTimers();
   const server = track(await startServer({ port: 0, heartbeatMs: 0, clock: timers.clock, websub: { timers: { set: timers.setTimeout, clear: timers.clearTimeout } } }));
   listener = await CallbackServer.start();
@@ -45,6 +47,10 @@ it('HUB-WEBSUB-04 / HUB-ENV-01: a webhook, a 2019 socket and an STU3 socket on o
   const env = await TestSocket.open(((await envRes.json()) as any)['hub.channel.endpoint']);
   await env.next(() => true, 'the 2019 greeting');
   const stu3 = await subscribeAndOpen(server.url, TOPIC, '*', { name: 'stu3' });
+  const stomp = new StompApp(`${server.url.replace(/^http/, 'ws')}/websocket`);
+  await stomp.connected;
+  stomp.subscribe(`/hub/fhircast/${TOPIC}/*`);
+  await until(() => server.hub.inspect().topics[0]!.subscribers.some((s) => s.channel === 'stomp'), 'the STOMP subscription');
 
   // Both socket subscribers answer every notification the way their channel does.
   const envIds: string[] = [];
@@ -69,16 +75,13 @@ it('HUB-WEBSUB-04 / HUB-ENV-01: a webhook, a 2019 socket and an STU3 socket on o
     sent.push(e.id);
   }
   await listener.waitFor(9, (r) => r.method === 'POST', 'nine webhook deliveries');
-  await until(() => envIds.length === 9 && stu3Ids.length === 9, 'the socket subscribers');
+  await until(() => envIds.length === 9 && stu3Ids.length === 9 && stomp.messages.items.length === 9, 'the socket subscribers');
+  expect(stomp.messages.items.map((m) => JSON.parse(m.body).id)).toEqual(sent);
   const hookIds = listener.deliveries.map((d) => d.id);
   expect(hookIds).toEqual(sent);
   expect(envIds).toEqual(sent);
   expect(stu3Ids).toEqual(sent);
   expect(listener.badSignatures).toBe(0);
   await until(() => server.hub.inspect().topics[0]!.subscribers.every((s) => s.pending === 0), 'every answer');
-  expect(server.hub.inspect().topics[0]!.subscribers.map((s) => [s.name, s.channel]).sort()).toEqual([
-    ['env', '2019'],
-    ['hook', 'websub'],
-    ['stu3', 'stu3'],
-  ]);
+  expect(server.hub.inspect().topics[0]!.subscribers.map((s) => s.channel).sort()).toEqual(['2019', 'stomp', 'stu3', 'websub']);
 });
