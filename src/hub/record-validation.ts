@@ -8,8 +8,10 @@ import { contextKey, parseKey, type ContentRecord, type ContextRecord, type Iden
 
 const text = z.string();
 const nonEmpty = z.string().check(z.minLength(1));
-// Only the zod/mini parts the protocol schemas already use (plus number), to keep the worker small.
-const count = z.number().check(z.refine((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number, 0 or more'));
+// Only the zod/mini parts the protocol schemas already use: zod's number schema would add itself to
+// the worker's first load, since the zod module it lives in is there for the protocol schemas.
+const number = z.unknown().check(z.refine((n) => typeof n === 'number' && Number.isFinite(n), 'must be a number'));
+const count = z.unknown().check(z.refine((n) => Number.isSafeInteger(n) && (n as number) >= 0, 'must be a whole number, 0 or more'));
 
 const NotificationRecordSchema = z.looseObject({
   timestamp: text,
@@ -18,7 +20,7 @@ const NotificationRecordSchema = z.looseObject({
 });
 
 /** Schema of {@link TopicHeader}. */
-export const TopicHeaderSchema = z.looseObject({ topic: nonEmpty, createdAt: z.number(), seq: count, current: z.optional(nonEmpty) });
+export const TopicHeaderSchema = z.looseObject({ topic: nonEmpty, createdAt: number, seq: count, current: z.optional(nonEmpty) });
 
 /** Schema of {@link ContextRecord}. */
 export const ContextRecordSchema = z.looseObject({
