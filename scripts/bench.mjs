@@ -28,6 +28,7 @@ import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
 import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+import { unconnectedPass, unconnectedText } from '../bench/lib/unconnected.mjs';
 import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +41,9 @@ const argText = (name, fallback) => {
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
 const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile', 'day'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
+// Issue #19: section `unconnected`, subscribe cost from 1 to 100,000 never-connected subscriptions
+// (bench/lib/unconnected.mjs); in every run unless --only leaves it out.
+if (!argText('--only')) sections.add('unconnected');
 const lib = resolve(argText('--lib', root));
 const outName = argText('--out', 'latest');
 const quick = flag('--quick');
@@ -204,6 +208,10 @@ try {
   if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
   if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
   if (have.tabcast && CONFIG.profile && sections.has('profile')) extra.profile = await profilePass(browser, server.origin, distDir, CONFIG.profile, log);
+  if (have.serve && sections.has('unconnected')) {
+    const sizes = quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000];
+    extra.unconnected = await unconnectedPass(lib, { sizes, window: option('--unconnected-window', 1000), concurrency: 8 }, log);
+  }
   if (sections.has('day')) extra.day = await dayPass(browser, server.origin, lib, have, CONFIG.day, log);
 } finally {
   meta.load = machineLoad.stop();
@@ -259,6 +267,7 @@ function publishResults({ meta, raw, extra }) {
   }
   const foreign = meta.load.foreignCores;
   console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
+  if (extra.unconnected) console.log(`${unconnectedText(extra.unconnected)}\n`);
   console.log(summaryText(rows));
   if (extra.day) {
     const dayTable = dayMarkdown(extra.day);

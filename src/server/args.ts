@@ -18,6 +18,12 @@ export interface ServeArgs {
   connectTimeoutMs?: number;
   allowOrigins: string[];
   maxConnections?: number;
+  /** Further Host names the hub answers to (HUB-SEC-12). */
+  allowHosts?: string[];
+  /** Open connections per remote address (HUB-SEC-14). */
+  maxConnectionsPerIp?: number;
+  /** Never-connected subscriptions per remote address (HUB-SEC-14). */
+  maxUnconnectedPerIp?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
   publicUrl?: string;
 }
@@ -56,6 +62,14 @@ export const USAGE = `Usage: tabcast serve [options]
                           of its 202 (default 60000)
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
   --max-connections N     refuse TCP connections beyond N
+  --allow-host NAME       also answer to Host NAME (repeatable); any other name than the
+                          bound host, localhost and the --public-url host gets 421
+                          (the DNS-rebinding defence)
+  --max-connections-per-ip N
+                          open connections one remote address may hold (default 64)
+  --max-unconnected-per-ip N
+                          subscriptions never connected one remote address may hold;
+                          beyond it, 429 with Retry-After (default 100)
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
                           https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
                           there; the proxy must forward that same path here
@@ -131,6 +145,15 @@ const FLAGS: Record<string, Setter> = {
   '--connect-timeout-ms': (a, v, f) => {
     a.connectTimeoutMs = integer(v, f, 1, 2_000_000_000);
   },
+  '--allow-host': (a, v, f) => {
+    (a.allowHosts ??= []).push(hostNameArg(v, f));
+  },
+  '--max-connections-per-ip': (a, v, f) => {
+    a.maxConnectionsPerIp = integer(v, f, 1, 1_000_000);
+  },
+  '--max-unconnected-per-ip': (a, v, f) => {
+    a.maxUnconnectedPerIp = integer(v, f, 1, 1_000_000);
+  },
   '--allow-origin': (a, v, f) => {
     a.allowOrigins.push(origin(v, f));
   },
@@ -155,6 +178,14 @@ function hubPath(value: string, flag: string): string {
     throw new UsageError(`${flag} must be an absolute URL path such as /fhircast/hub, got ${JSON.stringify(value)}`);
   }
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/** A bare host name or IP literal, as the Host header names it (no scheme, port or path). */
+function hostNameArg(value: string, flag: string): string {
+  if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+|[0-9A-Fa-f:]+)$/.test(value)) {
+    throw new UsageError(`${flag} must be a host name such as hub.lan (no scheme, port or path), got ${JSON.stringify(value)}`);
+  }
+  return value.toLowerCase();
 }
 
 /** An absolute http(s) URL without query, fragment or credentials, normalised without a trailing slash. */

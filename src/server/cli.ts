@@ -50,6 +50,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       bounds: { maxOpenContexts: args.maxOpenContexts, maxContentBytes: args.maxContentBytes, maxTopics: args.maxTopics, idleTopicMs: args.idleTopicMs, connectTimeoutMs: args.connectTimeoutMs },
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
+      allowHosts: args.allowHosts,
+      maxConnectionsPerIp: args.maxConnectionsPerIp,
+      maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       publicUrl: args.publicUrl,
       log: io.err,
     });

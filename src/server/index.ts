@@ -10,6 +10,11 @@ import { webCrypto } from '../adapters/web-crypto.js';
 import { badRequest, tooLarge } from '../protocol/index.js';
 import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
+import { bodyBudget, DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
+import { hostCheck, MISDIRECTED_HEAD } from './host-check.js';
+import { applyTimeouts, checkingIntervalMs, limitConnectionsPerAddress, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from './peer-limits.js';
+import { unconnectedCap, DEFAULT_MAX_UNCONNECTED_PER_IP } from './unconnected-cap.js';
+import { endpointIdFromUrl, hubLocation } from '../wire/endpoints.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
 
@@ -19,6 +24,20 @@ export interface ServerOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default 5200. */
   port?: number;
+  /** Further names the hub answers to besides its bound host, `localhost` and the publicUrl host (HUB-SEC-12). */
+  allowHosts?: readonly string[];
+  /** Open connections per remote address (HUB-SEC-14). Default 64. */
+  maxConnectionsPerIp?: number;
+  /** Request headers must arrive within this long (HUB-SEC-14). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A whole request must arrive within this long (HUB-SEC-14). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Bytes of request bodies held at once over all requests; beyond it, 503 (HUB-SEC-14). Default 64 MiB. */
+  bodyBytesInFlight?: number;
+  /** Never-connected subscriptions per remote address; beyond it, 429 (HUB-SEC-14). Default 100. */
+  maxUnconnectedPerIp?: number;
+  /** Unsent bytes per subscriber socket before it is closed with 1013 (HUB-SEC-13). Default 4 MiB. */
+  socketBufferBudgetBytes?: number;
   /** Path of hub.url. Default /fhircast/hub. */
   path?: string;
   ackTimeoutMs?: number;
@@ -95,11 +114,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let wire: WireHandler | undefined;
   let sockets: SocketDoor | undefined;
   let base = '';
-  const server = createServer((req, res) => void respond(req, res));
+  const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS };
+  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(timeouts) }, (req, res) => void respond(req, res));
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  applyTimeouts(server, timeouts);
+  limitConnectionsPerAddress(server, options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
+  const ownName = hostCheck({ bindHost: host, publicUrl: options.publicUrl, allowHosts: options.allowHosts });
+  const bodies = bodyBudget(options.bodyBytesInFlight ?? DEFAULT_BODY_BYTES_IN_FLIGHT);
+  const unconnected = unconnectedCap(options.maxUnconnectedPerIp ?? DEFAULT_MAX_UNCONNECTED_PER_IP, (id) => engine.hasEndpoint(id));
+  const clientOf = new WeakMap<Request, string>();
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      if (!ownName(req.headers.host)) {
+        // DNS rebinding: a page whose own name resolves here; no body, no CORS, nothing read (HUB-SEC-12).
+        res.writeHead(421, { connection: 'close', 'content-length': '0' }).end();
+        return;
+      }
       const cors = corsFor(allowed, req.method ?? 'GET', header(req, 'origin'), header(req, 'access-control-request-method'));
       if (cors.answerPreflight) {
         res.writeHead(204, cors.headers).end();
@@ -121,7 +152,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await sendResponse(res, await refuseMethod(wire!, url, method), cors.headers);
         return;
       }
-      const request = toFetchRequest(req, url);
+      const account = bodies.account();
+      res.once('close', () => account.release());
+      const request = toFetchRequest(req, url, account);
+      clientOf.set(request, req.socket.remoteAddress ?? 'unknown');
       await sendResponse(res, await wire!.handle(request), cors.headers);
       await discardUnreadBody(request);
     } catch (error) {
@@ -145,14 +179,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       wire = createWireHandler(engine, {
         hubUrl: options.publicUrl ?? `${base}${path}`,
+        admitSubscription: (request) => unconnected.admit(clientOf.get(request) ?? 'unknown'),
+        onSubscribed: (request, endpointId) => unconnected.subscribed(clientOf.get(request) ?? 'unknown', endpointId),
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
-      sockets = socketDoor(wire, base, heartbeatMs, log);
+      const location = hubLocation(wire.hubUrl);
+      sockets = socketDoor(wire, base, heartbeatMs, log, {
+        bufferBudgetBytes: options.socketBufferBudgetBytes,
+        onAccepted: (url) => {
+          const id = endpointIdFromUrl(location, url);
+          if (id !== undefined) unconnected.settled(id);
+        },
+      });
       resolve();
     });
   });
-  server.on('upgrade', (req, socket, head) => sockets!.upgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    if (ownName(req.headers.host)) return sockets!.upgrade(req, socket, head);
+    socket.on('error', () => undefined);
+    socket.end(MISDIRECTED_HEAD);
+  });
   server.on('error', (error) => log(`tabcast: server error: ${error.message}`));
 
   let closing: Promise<void> | undefined;

@@ -315,7 +315,7 @@ describe('hardening: tabcast serve killed with SIGKILL', () => {
   it('HUB-SEC-09 a malformed WebSocket upgrade does not end the tabcast serve process', async () => {
     const hub = await ServeProcess.start([]);
     cleanups.push(() => hub.kill());
-    const answer = await rawRequest(hub.port, 'GET http://[/fhircast/hub/ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const answer = await rawRequest(hub.port, 'GET http://[/fhircast/hub/ws/x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
     expect(answer.status).toBe(400);
     const res = await fetch(`${hub.url}/.well-known/fhircast-configuration`);
     expect(res.status).toBe(200);

@@ -265,7 +265,7 @@ describe('hardening: tabcast serve defaults and limits (HUB-SEC-07/08)', () => {
       fourth.on('data', (d) => (data += d.toString()));
       fourth.on('close', () => resolve(data));
       fourth.on('error', () => undefined);
-      fourth.write('GET /fhircast/hub/.well-known/fhircast-configuration HTTP/1.1\r\nHost: x\r\n\r\n');
+      fourth.write('GET /fhircast/hub/.well-known/fhircast-configuration HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     });
     expect(answer, 'the connection over the limit got no answer').toBe('');
     held[0]!.destroy();

@@ -41,7 +41,7 @@ describe('a working day through tabcast serve --data DIR, then SIGKILL', () => {
   it('HUB-BOUND-03 HUB-PERSIST-02 HUB-PERSIST-05 after 10,000 distinct studies and a SIGKILL, the restarted hub has exactly the 100 most recent open contexts with their versionIds, in under 2 MB', async () => {
     dir = await mkdtemp(join(tmpdir(), 'tabcast-day-'));
     const data = join(dir, 'data');
-    const hub = await ServeProcess.start(['--data', data, '--ack-timeout-ms', '0', '--heartbeat-ms', '0']);
+    const hub = await ServeProcess.start(['--data', data, '--ack-timeout-ms', '0', '--heartbeat-ms', '0', '--max-connections-per-ip', '1000']);
     try {
       const post = async (i: number) => {
         const res = await fetch(hub.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(studyOpen(i)) });
