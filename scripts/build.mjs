@@ -33,7 +33,7 @@ await browserLib('src/client/index.ts', 'tabcast.js', 'es');
 await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
 // The worker is an app build (full minification) that keeps its exports for leader-tab pages. Its
 // first load is tabcast-worker.js alone; the STU3 surface of hub.fetch/hub.WebSocket (tabcast-wire.js),
-// the bridge (tabcast-bridge.js), GetTopic's identity code (tabcast-identity.js) and the validation and
+// the bridge (tabcast-bridge.js), GetTopic's identity code (tabcast-identity.js), the validation and
 // restore of stored records (tabcast-restore.js, only when IndexedDB holds records) and the sealing of
 // leader-tab links (tabcast-seal.js, on the first leader-tab client) load on first use
 // and import what they share with the worker from tabcast-worker.js.
@@ -71,13 +71,18 @@ await build({
           // Only the modules the worker itself imports at start, not everything they import: the
           // subscription-request parser (used by the wire alone) would otherwise ride along.
           includeDependenciesRecursively: false,
-          groups: [{ name: 'worker', tags: ['$initial'] }],
+          groups: [
+            { name: 'worker', tags: ['$initial'] },
+            // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: one
+            // on-demand chunk with a stable name, loaded with either.
+            { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+          ],
         },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-restore.js, tabcast-seal.js)');
+console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-stomp.js, tabcast-restore.js, tabcast-seal.js)');
 
 await build({
   ...common,

@@ -17,6 +17,7 @@ import { RemoteLink } from './remote-link.js';
 import type { RemoteSession } from './remote-session.js';
 import { RemoteSubscription, type BridgeAuth } from './remote-subscription.js';
 import { InboundRelay } from './remote-to-local.js';
+import { StompBridgeRunner } from './stomp-bridge.js';
 import { messageOf, StatusBoard } from './status-board.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig, Timers } from './types.js';
 
@@ -24,9 +25,17 @@ const ECHO_WAIT_MS = 2000;
 
 /** Starts a bridge. Throws a HubError (400) for a bad configuration or when the local hub refuses the events. */
 export function startBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
-  const bridge = new BridgeRunner(config, deps);
+  const bridge = createBridgeRunner(config, deps);
   bridge.start();
   return bridge;
+}
+
+/** What a registry drives: a bridge with its start, resume and stop hooks, whatever its dialect. */
+export type RunnableBridge = Bridge & Pick<BridgeRunner, 'onUserStop' | 'waitingForToken' | 'start' | 'resume'>;
+
+/** The runner for a configuration's dialect: `stomp` has a transport of its own (./stomp-bridge.ts). */
+export function createBridgeRunner(config: BridgeConfig, deps: BridgeDeps, parked?: string): RunnableBridge {
+  return config.dialect === 'stomp' ? new StompBridgeRunner(config, deps, parked) : new BridgeRunner(config, deps, parked);
 }
 
 /** The bridge itself; registries also use `resume`, `waitingForToken` and `onUserStop`. */

@@ -38,7 +38,7 @@ export function checkConfig(config: BridgeConfig): CheckedConfig {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('remoteHubUrl must be an http: or https: URL (the remote hub.url)', 'value');
   const dialect = dialectNamed(config.dialect);
-  if (!dialect) throw badRequest(`dialect ${JSON.stringify(config.dialect)} is unknown (expected stu3 or topic-path)`, 'value');
+  if (!dialect) throw badRequest(`dialect ${JSON.stringify(config.dialect)} is unknown (expected stu3, topic-path or stomp)`, 'value');
   const events = config.events;
   if (events !== undefined && (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === 'string'))) {
     throw badRequest('events must be a non-empty list of event names (leave it out for the whole catalog)', 'value');

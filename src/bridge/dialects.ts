@@ -61,8 +61,21 @@ export const topicPath: Dialect = {
   checkConfirmation: () => undefined,
 };
 
+/**
+ * A hub's STOMP 1.2 channel (the Philips proposal, channels.md §1): the bridge speaks STOMP at
+ * `{hub.url}/websocket` (./stomp-bridge.ts) and reads the current context by pull context. The
+ * URLs below are the ones it uses over HTTP.
+ */
+export const stomp: Dialect = {
+  name: 'stomp',
+  publishUrl: (hubUrl) => hubUrl,
+  contextUrl: (hubUrl, topic) => `${topicUrl(hubUrl, topic)}/context`,
+  heartbeatMs: 10_000,
+  checkConfirmation: () => undefined,
+};
+
 /** Every dialect by name. */
-export const DIALECTS: Readonly<Record<DialectName, Dialect>> = { stu3, 'topic-path': topicPath };
+export const DIALECTS: Readonly<Record<DialectName, Dialect>> = { stu3, 'topic-path': topicPath, stomp };
 
 /** Finds a dialect, or undefined for an unknown name. */
 export function dialectNamed(name: string | undefined): Dialect | undefined {

@@ -3,7 +3,7 @@
  * configurations persisted without their token, and resumed after the host restarts.
  */
 import { bridgeKey, BRIDGE_STORAGE_KEY } from './key.js';
-import { BridgeRunner } from './bridge.js';
+import { createBridgeRunner, type RunnableBridge } from './bridge.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig } from './types.js';
 
 /** A small async key-value store (idb-keyval in the worker, a Map in tests). */
@@ -41,7 +41,7 @@ const WAITING = 'waiting for a token: the bridge resumes when it is opened again
 export { bridgeKey, BRIDGE_STORAGE_KEY };
 
 interface Entry {
-  bridge: BridgeRunner;
+  bridge: RunnableBridge;
   stored: StoredBridge;
 }
 
@@ -72,7 +72,7 @@ export class BridgeRegistry {
       if (state !== 'denied' && state !== 'stopped') return existing.bridge;
       this.entries.delete(key); // a denied bridge is replaced by a fresh one
     }
-    const bridge = new BridgeRunner(config, this.options);
+    const bridge = createBridgeRunner(config, this.options);
     const entry: Entry = { bridge, stored: { config: bridge.config, needsToken: hasToken } };
     this.adopt(key, entry);
     bridge.start();
@@ -106,9 +106,9 @@ export class BridgeRegistry {
         ...item.config,
         ...(token && getToken ? { token, getToken: async () => (await getToken(item.config)) ?? token } : {}),
       };
-      let bridge: BridgeRunner;
+      let bridge: RunnableBridge;
       try {
-        bridge = new BridgeRunner(config, this.options, waiting ? WAITING : undefined);
+        bridge = createBridgeRunner(config, this.options, waiting ? WAITING : undefined);
       } catch {
         continue; // a stored config this version cannot read
       }
@@ -146,7 +146,7 @@ export class BridgeRegistry {
     });
   }
 
-  private forget(key: string, bridge: BridgeRunner, keepListed = false): void {
+  private forget(key: string, bridge: RunnableBridge, keepListed = false): void {
     if (this.entries.get(key)?.bridge !== bridge) return;
     if (!keepListed) this.entries.delete(key);
     void this.persist();

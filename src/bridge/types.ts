@@ -5,7 +5,7 @@
 import type { Clock, Hub } from '../hub/index.js';
 
 /** Names of the remote-hub dialects a bridge can speak (see ./dialects.ts). */
-export type DialectName = 'stu3' | 'topic-path';
+export type DialectName = 'stu3' | 'topic-path' | 'stomp';
 
 /** Where a bridge relays a local topic to, and how. */
 export interface BridgeConfig {

@@ -26,6 +26,10 @@ export interface ServeArgs {
   maxUnconnectedPerIp?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
   publicUrl?: string;
+  /** Cluster mode: the Redis every instance shares (`redis://HOST:PORT`). */
+  redis?: string;
+  /** This instance's name in /healthz. */
+  instanceId?: string;
 }
 
 /** The parsed command line: serve, or print the usage. */
@@ -73,6 +77,9 @@ export const USAGE = `Usage: tabcast serve [options]
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
                           https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
                           there; the proxy must forward that same path here
+  --redis URL             cluster mode: share topics with every instance on this
+                          Redis, e.g. redis://127.0.0.1:6379 (see docs/cluster.md)
+  --instance-id ID        this instance's name in {hub.url}/healthz (default random)
   --help                  print this text`;
 
 /** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
@@ -162,6 +169,14 @@ const FLAGS: Record<string, Setter> = {
   },
   '--public-url': (a, v, f) => {
     a.publicUrl = publicUrl(v, f);
+  },
+  '--redis': (a, v, f) => {
+    if (!/^rediss?:\/\/[^\s/]+(\/\d+)?$/.test(v)) throw new UsageError(`${f} must be a Redis URL such as redis://127.0.0.1:6379, got ${JSON.stringify(v)}`);
+    a.redis = v;
+  },
+  '--instance-id': (a, v, f) => {
+    if (!/^[\w.-]{1,64}$/.test(v)) throw new UsageError(`${f} must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(v)}`);
+    a.instanceId = v;
   },
 };
 

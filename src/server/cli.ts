@@ -54,6 +54,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       maxConnectionsPerIp: args.maxConnectionsPerIp,
       maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       publicUrl: args.publicUrl,
+      ...(args.redis === undefined ? {} : { redis: args.redis, instanceId: args.instanceId }),
       log: io.err,
     });
   } catch (error) {

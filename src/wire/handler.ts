@@ -8,7 +8,10 @@ import { authorize } from './auth.js';
 import { bodyKind, parseJson, readBodyText } from './bodies.js';
 import { endpointIdFromUrl, endpointUrl, hubLocation, isEndpointPath, type HubLocation } from './endpoints.js';
 import { emptyResponse, errorResponse, jsonResponse, methodNotAllowed, type ErrorForm } from './responses.js';
+import { channelSwitches, protocolList, STOMP_SEGMENT, type ChannelSwitches } from './protocols.js';
+import { pullContext, pullId } from './pull-context.js';
 import { attachSocket } from './socket.js';
+import { acceptStomp, isStompUrl } from './stomp-door.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type WireHandler, type WireOptions } from './types.js';
 
 type Route =
@@ -16,14 +19,22 @@ type Route =
   | { kind: 'well-known' }
   | { kind: 'gettopic' }
   | { kind: 'endpoint' }
-  | { kind: 'topic'; segment: string };
+  | { kind: 'healthz' }
+  | { kind: 'topic'; segment: string }
+  | { kind: 'topic-context'; segment: string }
+  | { kind: 'topic-protocols'; segment: string }
+  | { kind: 'stomp' };
 
 const METHODS: Record<Route['kind'], readonly string[]> = {
   hub: ['POST'],
   'well-known': ['GET'],
   gettopic: ['GET'],
   endpoint: ['GET'],
+  healthz: ['GET', 'POST'],
   topic: ['GET', 'POST'],
+  'topic-context': ['GET'],
+  'topic-protocols': ['GET'],
+  stomp: ['GET'],
 };
 
 interface Wire {
@@ -33,22 +44,38 @@ interface Wire {
   onSubscribed?: (request: Request, endpointId: string) => void;
   limit: number;
   onInternalError?: (error: unknown) => void;
+  channels: Required<ChannelSwitches>;
+  now: () => number;
+  health?: WireOptions['health'];
 }
 
 /** Builds the standard STU3 HTTP + WebSocket surface of `hub`, answering below `options.hubUrl`. */
 export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, admitSubscription: options.admitSubscription, onSubscribed: options.onSubscribed };
+  const channels = channelSwitches(options.channels);
+  const wire: Wire = {
+    hub,
+    location,
+    limit,
+    onInternalError: options.onInternalError,
+    admitSubscription: options.admitSubscription,
+    onSubscribed: options.onSubscribed,
+    channels,
+    now: options.now ?? Date.now,
+    health: options.health,
+  };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
     handle: (request) => handle(wire, request),
     acceptSocket(url, socket) {
+      if (channels.stomp && isStompUrl(location, url)) return acceptStomp(hub, socket, { now: wire.now, onInternalError: options.onInternalError });
       const id = endpointIdFromUrl(location, url);
       return id === undefined ? undefined : attachSocket(hub, id, socket, limit);
     },
     isEndpoint(url) {
+      if (channels.stomp && isStompUrl(location, url)) return true;
       const id = endpointIdFromUrl(location, url);
       return id !== undefined && hub.hasEndpoint(id);
     },
@@ -59,7 +86,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
   // Until a body shows it is a subscription request, errors are OperationOutcomes.
   const form: { value: ErrorForm } = { value: 'outcome' };
   try {
-    const route = resolveRoute(wire.location, new URL(request.url).pathname);
+    const route = resolveRoute(wire.location, new URL(request.url).pathname, wire.channels);
     if (!route) throw notFound('no such resource on this hub');
     const allowed = METHODS[route.kind];
     if (request.method === 'OPTIONS') return emptyResponse(204, { allow: [...allowed, 'OPTIONS'].join(', ') });
@@ -68,17 +95,30 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
       case 'hub':
         return await postToHub(wire, request, form);
       case 'well-known':
-        return jsonResponse(200, wire.hub.wellKnown());
+        return jsonResponse(200, { ...wire.hub.wellKnown(), 'tabcast.protocols': protocolList(wire.location, wire.channels, '{topic}') });
       case 'gettopic':
         return await getTopic(wire, request);
       case 'endpoint':
         if (!wire.hub.hasEndpoint(endpointIdFromUrl(wire.location, request.url) ?? '')) throw notFound('no such resource on this hub');
         throw new HubError(426, 'not-supported', 'this endpoint speaks WebSocket only: open it with a WebSocket client');
+      case 'stomp':
+        throw new HubError(426, 'not-supported', 'this is the STOMP 1.2 endpoint: open it with a WebSocket client (sub-protocol v12.stomp)');
+      case 'topic-context':
+        await authorize(wire.hub, request);
+        return jsonResponse(200, pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
+      case 'topic-protocols':
+        return jsonResponse(200, { 'hub.topic': decodeSegment(route.segment), protocols: protocolList(wire.location, wire.channels, route.segment) });
+      case 'healthz': {
+        // HUB-CLUSTER-05: the health route, so `healthz` is never a topic.
+        if (request.method !== 'GET') throw badRequest('"healthz" is not a topic: it is the hub\u2019s health route', 'value');
+        const health = wire.health?.() ?? { status: 200, body: { instance: 'single', redis: 'none' } };
+        return jsonResponse(health.status, health.body);
+      }
       case 'topic': {
         const topic = decodeSegment(route.segment);
         if (request.method === 'GET') {
           await authorize(wire.hub, request);
-          return jsonResponse(200, wire.hub.getContext(topic));
+          return jsonResponse(200, await wire.hub.getContext(topic)); // a Promise in cluster mode (src/cluster)
         }
         return await contextChange(wire, request, await readJson(wire, request), topic);
       }
@@ -89,17 +129,21 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
 }
 
 /** Finds the route of a path below hub.url, or undefined when there is none. */
-function resolveRoute(location: HubLocation, pathname: string): Route | undefined {
+function resolveRoute(location: HubLocation, pathname: string, channels: Required<ChannelSwitches>): Route | undefined {
   const path = pathname.replace(/\/+$/, '');
   if (path === location.path) return { kind: 'hub' };
   if (!path.startsWith(`${location.path}/`)) return undefined;
   const segments = path.slice(location.path.length + 1).split('/');
   if (segments.length === 2 && segments[0] === '.well-known' && segments[1] === 'fhircast-configuration') return { kind: 'well-known' };
   if (isEndpointPath(segments)) return { kind: 'endpoint' };
+  if (segments.length === 2 && segments[0] !== '' && segments[1] === 'context') return { kind: 'topic-context', segment: segments[0]! };
+  if (segments.length === 2 && segments[0] !== '' && segments[1] === 'protocols') return { kind: 'topic-protocols', segment: segments[0]! };
   if (segments.length !== 1 || segments[0] === '') return undefined;
+  if (channels.stomp && segments[0] === STOMP_SEGMENT) return { kind: 'stomp' };
   const lower = segments[0]!.toLowerCase();
   // The 2019 proposal names the route both ways and clients vary the case (HUB-ID-05).
   if (lower === 'gettopic' || lower === 'authenticate') return { kind: 'gettopic' };
+  if (segments[0] === 'healthz') return { kind: 'healthz' };
   return { kind: 'topic', segment: segments[0]! };
 }
 
@@ -135,7 +179,7 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
   }
   const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
   if (isNew) wire.admitSubscription?.(request);
-  const result = wire.hub.handleSubscriptionRequest(req);
+  const result = await wire.hub.handleSubscriptionRequest(req); // a Promise in cluster mode (src/cluster)
   if (isNew) wire.onSubscribed?.(request, result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }

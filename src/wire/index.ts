@@ -3,3 +3,5 @@ export { createWireHandler } from './handler.js';
 export { retryLater } from './responses.js';
 export { errorResponse, methodNotAllowed, type ErrorForm } from './responses.js';
 export { DEFAULT_BODY_LIMIT_BYTES, type WireHandler, type WireOptions, type WireSocket } from './types.js';
+export { protocolList, stompUrl, STOMP_SEGMENT, type ChannelSwitches, type ProtocolEntry } from './protocols.js';
+export { STOMP_FRAME_LIMIT_BYTES, STOMP_SUBPROTOCOL } from './stomp-door.js';

@@ -3,6 +3,7 @@
  * in-page shims (hub.fetch / hub.WebSocket). Implemented in ./handler.ts.
  */
 import type { ConnectionHandle } from '../hub/index.js';
+import type { ChannelSwitches } from './protocols.js';
 
 /** Settings of one wire surface. */
 export interface WireOptions {
@@ -22,6 +23,12 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /** Which of the proposal's channels this door offers (channels.md §1–3). Default `{ stomp: true, websub: false }`. */
+  channels?: ChannelSwitches;
+  /** Wall-clock time for answers the engine does not stamp (pull context with no context). Default Date.now. */
+  now?: () => number;
+  /** Answers `GET {hub.url}/healthz` (cluster mode, HUB-CLUSTER-05); without it the route says the hub is up. */
+  health?: () => { status: number; body: unknown };
 }
 
 /** The hub side of a WebSocket-shaped transport. */
