@@ -18,7 +18,7 @@ import { CoalescingWriter } from './persistence.js';
 import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
 import { IDENTITY_KEY, type MalformedRecord } from './records.js';
 import type { ReplicaPort } from './replica.js';
-import { malformedMessage, restoreState, type RestoredState } from './restore.js';
+import type { RestoredState } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
@@ -100,7 +100,11 @@ export class Hub {
    * `inspect().storage.malformed`, or, with `malformedRecords: 'refuse'`, stop the start.
    */
   static async create(options: HubOptions): Promise<Hub> {
-    const restored = restoreState(await options.storage.loadAll(), options.clock.now());
+    const stored = await options.storage.loadAll();
+    if (stored.size === 0) return new Hub(options, { topics: new Map(), malformed: [] });
+    // Validation and restore load only for a store that holds records: a new hub starts without them.
+    const { restoreState, malformedMessage } = await import('./restore.js');
+    const restored = restoreState(stored, options.clock.now());
     if (restored.malformed.length > 0 && options.malformedRecords === 'refuse') throw new Error(malformedMessage(restored.malformed));
     return new Hub(options, restored);
   }

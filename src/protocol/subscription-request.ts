@@ -3,7 +3,7 @@
  * (fhircast-spec.md §3.1, HUB-TOLERANT-01/02/03). Errors are 400s whose text names the parameter.
  */
 import { badRequest, HubError } from './outcome.js';
-import { MAX_EVENT_NAME_LENGTH } from './event-names.js';
+import { MAX_EVENT_NAME_LENGTH } from './name-limits.js';
 import { validateTopic } from './topic.js';
 
 /** Most `hub.events` entries one subscription may list (HUB-SEC-11); the catalog has far fewer. */
