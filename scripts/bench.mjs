@@ -34,6 +34,11 @@ import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.m
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
+// `npm run bench -- cluster`: the cluster-mode section (issue 15), on its own (bench/cluster.mjs).
+if (argv[0] === 'cluster') {
+  await import('../bench/cluster.mjs');
+  process.exit(0);
+}
 const flag = (name) => argv.includes(name);
 const argText = (name, fallback) => {
   const i = argv.indexOf(name);

@@ -51,6 +51,11 @@ async function start() {
 
 // ---- snapshot: topics, subscribers, open contexts -----------------------------------------------
 
+/** The door a subscriber came through, as the inspector names it (inspect()'s `channel`). */
+const CHANNEL_NAMES = { stu3: 'STU3', stomp: 'STOMP', websub: 'WebSub', 2019: '2019', typed: 'typed', bridge: 'bridge' };
+function channelName(channel) {
+  return CHANNEL_NAMES[channel] ?? (channel ? String(channel) : 'STU3');
+}
 /** What each channel label of inspect() means, as a tooltip. */
 const CHANNEL_TITLES = {
   stu3: 'STU3 WebSocket (hub.fetch + hub.WebSocket, or tabcast serve)',
@@ -109,7 +114,7 @@ function renderSnapshot(snapshot) {
   const subs = topic?.subscribers ?? [];
   byId('subscribers').querySelector('tbody').replaceChildren(...(subs.length ? subs.map((s) => h('tr', { dataset: { name: s.name } },
     h('td', {}, h('b', {}, s.name)),
-    h('td', {}, h('span', { class: 'badge', title: CHANNEL_TITLES[s.channel] ?? '' }, s.channel ?? 'stu3')),
+    h('td', {}, h('span', { class: 'badge', title: CHANNEL_TITLES[s.channel] ?? '' }, channelName(s.channel))),
     h('td', {}, eventsCell(s.events)),
     h('td', { class: 'mono' }, formatLease(s.leaseRemainingSeconds)),
     h('td', {}, h('span', { class: `badge ${s.connected ? 'ok' : 'err'}` }, s.connected ? 'yes' : 'no')),

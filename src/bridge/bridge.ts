@@ -73,10 +73,12 @@ export class BridgeRunner implements Bridge {
     const subscriberName = tuning.subscriberName;
     this.board = status;
     // The parts call each other through closures, so the order they are built in does not matter.
-    this.remote = new RemoteHub({ hubUrl: config.remoteHubUrl, topic: remoteTopic, dialect, fetch: deps.fetch, timers, requestTimeoutMs: tuning.requestTimeoutMs, subscriberName });
+    // A getTopic bridge learns its remote topic at each connect: every part reads it when it needs it.
+    const topicNow = () => this.subscription.remoteTopic ?? remoteTopic;
+    this.remote = new RemoteHub({ hubUrl: config.remoteHubUrl, get topic() { return topicNow(); }, dialect, fetch: deps.fetch, timers, requestTimeoutMs: tuning.requestTimeoutMs, subscriberName });
     const subscription = new RemoteSubscription(this.remote, config, config.events);
     this.subscription = subscription;
-    this.inbound = new InboundRelay({ hub: deps.hub, topic, remoteTopic, seen, localVersions, remoteVersions, ids, status, echoed: (id) => this.outbox.echoed(id) });
+    this.inbound = new InboundRelay({ hub: deps.hub, topic, get remoteTopic() { return topicNow(); }, seen, localVersions, remoteVersions, ids, status, echoed: (id) => this.outbox.echoed(id) });
     this.outbound = new OutboundRelay({
       hub: deps.hub,
       topic,
@@ -92,7 +94,9 @@ export class BridgeRunner implements Bridge {
     const session = {
       WebSocket: deps.WebSocket,
       dialect,
-      remoteTopic,
+      get remoteTopic() {
+        return topicNow();
+      },
       tuning,
       timers,
       resubscribe: (endpoint: string) => subscription.renew(endpoint),
@@ -128,7 +132,7 @@ export class BridgeRunner implements Bridge {
         unauthorized: (message) => this.link.unauthorized(message),
         broken: (s, message) => this.link.drop(s, message, true),
       },
-      { limit: tuning.queueLimit, attempts: tuning.publishAttempts, remoteTopic, remoteVersions, timers, now, echoWaitMs: ECHO_WAIT_MS },
+      { limit: tuning.queueLimit, attempts: tuning.publishAttempts, get remoteTopic() { return topicNow(); }, remoteVersions, timers, now, echoWaitMs: ECHO_WAIT_MS },
     );
     if (parked !== undefined) this.link.park();
   }

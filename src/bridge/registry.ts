@@ -61,12 +61,12 @@ export class BridgeRegistry {
   async open(config: BridgeConfig): Promise<Bridge> {
     const key = bridgeKey(config);
     const existing = this.entries.get(key);
-    const hasToken = Boolean(config.token || config.getToken);
+    const hasToken = Boolean(config.token || config.getToken || config.getTopic);
     if (existing) {
       const state = existing.bridge.status().state;
       if (existing.bridge.waitingForToken) {
-        if (!hasToken) return existing.bridge;
-        existing.bridge.resume({ token: config.token, getToken: config.getToken });
+        if (!hasToken || (config.getTopic && !config.getTopic.secret)) return existing.bridge;
+        existing.bridge.resume({ token: config.token, getToken: config.getToken, getTopic: config.getTopic });
         return existing.bridge;
       }
       if (state !== 'denied' && state !== 'stopped') return existing.bridge;
@@ -102,10 +102,11 @@ export class BridgeRegistry {
       let token: string | undefined;
       if (item.needsToken && getToken) token = await getToken(item.config);
       const waiting = item.needsToken && !token;
-      const config: BridgeConfig = {
-        ...item.config,
-        ...(token && getToken ? { token, getToken: async () => (await getToken(item.config)) ?? token } : {}),
-      };
+      const { getTopic: named, ...rest } = item.config;
+      // A GetTopic bridge's token is its secret.
+      const config: BridgeConfig = named
+        ? { ...rest, getTopic: { username: named.username, ...(token ? { secret: token } : {}) } as BridgeConfig['getTopic'] }
+        : { ...rest, ...(token && getToken ? { token, getToken: async () => (await getToken(item.config)) ?? token } : {}) };
       let bridge: RunnableBridge;
       try {
         bridge = createBridgeRunner(config, this.options, waiting ? WAITING : undefined);
@@ -174,6 +175,6 @@ export class BridgeRegistry {
 
 /** A configuration without anything secret, whatever it was given. */
 function stripToken(config: PublicBridgeConfig): PublicBridgeConfig {
-  const { topic, remoteHubUrl, remoteTopic, events, dialect } = config;
-  return JSON.parse(JSON.stringify({ topic, remoteHubUrl, remoteTopic, events, dialect })) as PublicBridgeConfig;
+  const { topic, remoteHubUrl, remoteTopic, events, dialect, getTopic } = config;
+  return JSON.parse(JSON.stringify({ topic, remoteHubUrl, remoteTopic, events, dialect, getTopic: getTopic ? { username: getTopic.username } : undefined })) as PublicBridgeConfig;
 }

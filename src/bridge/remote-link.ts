@@ -175,7 +175,10 @@ export class RemoteLink {
     try {
       await this.options.subscription.refreshToken();
     } catch (error) {
-      if (!stale()) this.needToken(`getToken failed: ${messageOf(error)}`);
+      // A GetTopic call fails like any call to the remote (retry, 401, denial); getToken is the page's.
+      if (stale()) return;
+      if (error instanceof RemoteError) this.attemptFailed(attempt, error);
+      else this.needToken(`getToken failed: ${messageOf(error)}`);
       return;
     }
     if (stale()) return;

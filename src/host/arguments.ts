@@ -7,7 +7,7 @@ import { badRequest, tooLarge } from '../protocol/outcome.js';
 import type { BridgeRequest, TypedSubscribeArgs } from '../link/messages.js';
 
 /** The bridge's dialects (src/bridge/dialects.ts), named here so the host need not load the bridge to check one. */
-const BRIDGE_DIALECTS: readonly string[] = ['stu3', 'topic-path', 'stomp'];
+const BRIDGE_DIALECTS: readonly string[] = ['stu3', 'topic-path', 'stomp', '2019'];
 
 const MAX_ID_LENGTH = 200;
 const MAX_EVENTS = 100;
@@ -80,6 +80,7 @@ export function bridgeRequest(value: unknown): BridgeRequest {
   }
   const dialect = cfg.dialect;
   if (dialect !== undefined && !BRIDGE_DIALECTS.includes(dialect as string)) throw badRequest(`bridge dialect must be one of ${BRIDGE_DIALECTS.join(', ')}, got ${String(dialect)}`, 'value');
+  const getTopic = cfg.getTopic === undefined ? undefined : record(cfg.getTopic, 'bridge getTopic');
   return {
     topic: text(cfg.topic, 'bridge topic (hub.topic)', 256),
     remoteHubUrl: text(cfg.remoteHubUrl, 'bridge remoteHubUrl', 2048),
@@ -87,5 +88,6 @@ export function bridgeRequest(value: unknown): BridgeRequest {
     events: events as string[] | undefined,
     token: cfg.token === undefined ? undefined : text(cfg.token, 'bridge token', 8192),
     dialect: dialect as BridgeRequest['dialect'],
+    ...(getTopic ? { getTopic: { username: text(getTopic.username, 'bridge getTopic.username', 256), secret: text(getTopic.secret, 'bridge getTopic.secret', 8192) } } : {}),
   };
 }

@@ -199,7 +199,7 @@ test('HUB-STOMP-10 HUB-PULL-02 the demo: reporting over STOMP (?channel=stomp) n
   const inspector = await context.newPage();
   await inspector.goto(inspectorHref);
   const row = inspector.locator('#subscribers tbody tr', { hasText: 'Reporting (STOMP)' });
-  await expect(row).toContainText('stomp', { timeout: 15_000 });
+  await expect(row).toContainText('STOMP', { timeout: 15_000 });
   await expect(inspector.locator('#subscribers tbody tr', { hasText: 'Worklist' })).toContainText('typed');
   // A context change reaches the STOMP app, which ACKs it (the inspector's last-ack column says 200).
   const topic = new URL(stompHref, 'http://x').searchParams.get('topic')!;
