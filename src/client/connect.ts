@@ -53,6 +53,11 @@ export function openHub(options: ConnectOptions = {}): OpeningHub {
     const hub = new HubClient(hubUrl, (receive) => openSession(relay.transport, info, relay.locks, receive));
     const ready = hub.start();
     ready.catch(() => relay.dispose());
+    const close = hub.close.bind(hub);
+    hub.close = async () => {
+      await close();
+      relay.dispose(); // the iframe goes once the session has said goodbye
+    };
     return { hub, ready, where: `relay ${options.relayUrl}` };
   }
   const locks = platformLocks();

@@ -11,6 +11,8 @@ const port = Number(process.env.TABCAST_E2E_PORT ?? 4317);
 const A = `http://a.tabcast.test:${port}`;
 const B = `http://b.tabcast.test:${port}`;
 const ELSEWHERE = `http://c.elsewhere.test:${port}`;
+/** Not in the list of origins treated as secure: plain http, as a misconfigured deploy would be. */
+const INSECURE = `http://d.tabcast.test:${port}`;
 const base = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 test.use({
@@ -18,7 +20,7 @@ test.use({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
       ...base,
-      '--host-resolver-rules=MAP a.tabcast.test 127.0.0.1, MAP b.tabcast.test 127.0.0.1, MAP c.elsewhere.test 127.0.0.1',
+      '--host-resolver-rules=MAP a.tabcast.test 127.0.0.1, MAP b.tabcast.test 127.0.0.1, MAP c.elsewhere.test 127.0.0.1, MAP d.tabcast.test 127.0.0.1',
       // http on these names is for the test only; a relay needs a secure context (Web Locks), as https gives.
       `--unsafely-treat-insecure-origin-as-secure=${A},${B},${ELSEWHERE}`,
     ],
@@ -93,4 +95,29 @@ test('I16 relay: embedded under another site (storage partitioned), connect fail
   expect(result.error, JSON.stringify(result)).toMatchObject({ isHubError: true, status: 403 });
   expect(result.error!.message).toContain('partitions');
   expect(result.error!.message).toContain(ELSEWHERE);
+});
+
+test('I16 relay: an app page that is not a secure context is told that a relay needs one (Web Locks)', async ({ context }) => {
+  const relayUrl = await serveRelayPage(context, '/relay-insecure.html', [INSECURE]);
+  const page = await appOn(context, INSECURE);
+  const result = await page.evaluate(tryConnect, { relayUrl });
+  expect(result.error?.message).toContain('secure context');
+});
+
+test('I16 relay + drop-in: install({ hubUrl, relayUrl }) on b.tabcast.test routes an OHIF-style client to the hub of a.tabcast.test', async ({ context }) => {
+  const relayUrl = await serveRelayPage(context, '/relay.html', [B]);
+  const a = await appOn(context, A);
+  await a.evaluate(() => window.harness.connect({ appName: 'on-a' }));
+  const topic = await a.evaluate(() => window.harness.hub.createTopic());
+  await a.evaluate((t) => window.harness.subscribe(t, ['Patient-open']), topic);
+  const b = await context.newPage();
+  await b.goto(`${B}/test-pages/install.html`);
+  const hub = 'https://hub.local/fhircast/hub';
+  await b.evaluate(({ url, hubUrl }) => void Tabcast.install({ hubUrl, relayUrl: url }), { url: relayUrl, hubUrl: hub });
+  const subscribed = await b.evaluate(({ hubUrl, t }) => (window as any).ohifStyle.subscribe(hubUrl, t, ['Patient-open']), { hubUrl: hub, t: topic });
+  expect(subscribed.status).toBe(202);
+  await a.evaluate(({ t, e }) => window.harness.publish(t, e), { t: topic, e: patientOpen('to-b-drop-in') });
+  await b.waitForFunction(() => (window as any).ohifStyle.events().includes('Patient-open'));
+  await b.evaluate(({ hubUrl, t }) => (window as any).ohifStyle.publish(hubUrl, t, 'Patient-open', [{ key: 'patient', resource: { resourceType: 'Patient', id: 'from-b-drop-in' } }]), { hubUrl: hub, t: topic });
+  await a.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'from-b-drop-in'));
 });
