@@ -135,3 +135,33 @@ test('I16 without tabcast the same OHIF-style client works against a real hub at
     await server.close();
   }
 });
+
+test('I16 bad arguments in the page: connect() rejects with HubError 400 (never throws), install() without hubUrl throws HubError 400 and patches nothing', async ({ page }) => {
+  await page.goto('/test-pages/install.html');
+  const result = await page.evaluate(async () => {
+    const parts = (error: any) => ({ isHubError: error instanceof Tabcast.HubError, status: error?.status, message: String(error?.message) });
+    let threw = false;
+    let connecting: Promise<unknown> | undefined;
+    try {
+      connecting = Tabcast.connect({ mode: 'bogus' });
+    } catch {
+      threw = true;
+    }
+    const rejected = await connecting!.then(() => undefined, parts);
+    const badHubUrl = await Tabcast.connect({ hubUrl: 42 }).then(() => undefined, parts);
+    const fetchBefore = window.fetch;
+    let install: unknown;
+    try {
+      Tabcast.install({});
+    } catch (error) {
+      install = parts(error);
+    }
+    return { threw, rejected, badHubUrl, install, untouched: window.fetch === fetchBefore };
+  });
+  expect(result.threw).toBe(false);
+  expect(result.rejected).toMatchObject({ isHubError: true, status: 400 });
+  expect(result.rejected!.message).toContain('bogus');
+  expect(result.badHubUrl).toMatchObject({ isHubError: true, status: 400 });
+  expect(result.install).toMatchObject({ isHubError: true, status: 400 });
+  expect(result.untouched).toBe(true);
+});
