@@ -5,16 +5,30 @@
  */
 import { expect, test } from '@playwright/test';
 import { build } from 'vite';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApp } from './support.js';
 
 const HUB = 'https://hub.local/fhircast/STU3';
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const BUNDLE = 'test/e2e/pages/.built/medplum-app.js';
 
 test.describe.configure({ mode: 'serial' });
 
+/** True when the bundle is newer than its entry and the installed @medplum/core (then it is reused). */
+function bundleIsCurrent(): boolean {
+  const mtime = (path: string) => statSync(join(root, path)).mtimeMs;
+  try {
+    return mtime(BUNDLE) > Math.max(mtime('test/e2e/pages/medplum-app.ts'), mtime('node_modules/@medplum/core/package.json'));
+  } catch {
+    return false;
+  }
+}
+
 test.beforeAll(async () => {
-  // Once per run: the page's bundle, as an app's own build would make it (no minification, for speed).
+  if (bundleIsCurrent()) return;
+  // The page's bundle, as an app's own build would make it (no minification, for speed).
   await build({
     root,
     configFile: false,
