@@ -24,4 +24,11 @@ export { install, uninstall } from './drop-in.js';
 
 // Drop-in mode from the tag itself: synchronous, so the app's own scripts after it see the patched globals.
 const dropInHubUrl = script?.dataset.hubUrl;
-if (dropInHubUrl) install({ hubUrl: dropInHubUrl, relayUrl: script?.dataset.relayUrl || undefined, appName: script?.dataset.appName || undefined });
+if (dropInHubUrl) {
+  try {
+    install({ hubUrl: dropInHubUrl, relayUrl: script?.dataset.relayUrl || undefined, appName: script?.dataset.appName || undefined });
+  } catch (error) {
+    // Reported, not thrown: a throw here would leave the page without the Tabcast global as well.
+    console.error(`tabcast: drop-in mode for ${dropInHubUrl} could not start`, error);
+  }
+}

@@ -6,9 +6,9 @@
  * worker's port) and holds the page's Web Locks, so the hub sees the page live and die as its own.
  */
 import { WORKER_FILE } from '../client/worker-url.js';
-import { startRelay } from './relay-host.js';
+import { parseAllowOrigins, startRelay } from './relay-host.js';
 
 const script = typeof document === 'undefined' ? null : (document.currentScript as HTMLScriptElement | null);
-const allowOrigins = (script?.dataset.allowOrigins ?? '').split(/\s+/).filter(Boolean);
+const allowOrigins = parseAllowOrigins(script?.dataset.allowOrigins ?? '');
 const workerUrl = script?.dataset.workerUrl ?? (script?.src ? new URL(WORKER_FILE, script.src).href : WORKER_FILE);
 startRelay({ allowOrigins, workerUrl: new URL(workerUrl, location.href).href });

@@ -15,6 +15,29 @@ export interface RelayConfig {
   workerUrl: string;
 }
 
+/**
+ * The allowlist of `data-allow-origins`: space-separated origins, each serialized as browsers put it in
+ * `event.origin` (so `https://A.example.org/` counts as `https://a.example.org`). An entry that is not
+ * an origin (a path, `*`, `null`, no scheme) is left out with an error in the console: it never widens the list.
+ */
+export function parseAllowOrigins(attribute: string): string[] {
+  const origins: string[] = [];
+  for (const entry of attribute.split(/\s+/).filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+      console.error(`tabcast relay: data-allow-origins entry ${JSON.stringify(entry)} is not an origin (scheme://host[:port]); it is ignored`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
 /** Why this frame cannot reach its origin's one hub, or undefined when it can. */
 function unreachableReason(pageOrigin: string): RelayRefusal | undefined {
   if (!globalThis.isSecureContext) {

@@ -46,3 +46,21 @@ describe('I16 relay: same-site check', () => {
     expect(sameSite('http://127.0.0.1:1', 'http://127.0.0.2:1')).toBe(false);
   });
 });
+
+describe('I16 relay: data-allow-origins', () => {
+  it('keeps exact origins (normalized as event.origin is) and drops anything that is not one', async () => {
+    const { parseAllowOrigins } = await import('../../../src/relay/relay-host.js');
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      expect(parseAllowOrigins(' https://A.example.org/  http://b.example.org:8080 * null https://c.example.org/app ftp://d.example.org https://u:p@e.example.org ')).toEqual([
+        'https://a.example.org',
+        'http://b.example.org:8080',
+      ]);
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toHaveLength(5);
+  });
+});
