@@ -70,7 +70,7 @@ await build({
 console.log('built dist/tabcast-worker.js (+ tabcast-core.js; on demand tabcast-wire.js, tabcast-bridge.js)');
 
 // The package's `./worker`: the same worker as ONE self-contained module, since a bundler copies one
-// file (`import workerUrl from 'tabcast/worker?url'`). The script-tag files above stay as they are.
+// file (`new URL('tabcast/worker', import.meta.url)`). The script-tag files above stay as they are.
 await build({
   ...common,
   build: {

@@ -18,9 +18,8 @@ test.describe.configure({ mode: 'serial' });
 
 /** The app's code: exactly the lines README.md's "Bundlers" section shows. */
 const MAIN_JS = `import { connect } from 'tabcast';
-import workerUrl from 'tabcast/worker?url';
 
-const hub = await connect({ workerUrl, appName: 'packaged' });
+const hub = await connect({ workerUrl: new URL('tabcast/worker', import.meta.url).href });
 const topic = await hub.createTopic();
 const seen = [];
 await hub.subscribe({ topic, events: ['Patient-open'] }, (notification) => void seen.push(notification));
