@@ -49,7 +49,7 @@ export function openRelay(relayUrl: string, pageUrl: string): RelayLink {
 
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new HubError(504, 'transient', `the tabcast relay at ${url.href} did not answer within ${RELAY_ANSWER_TIMEOUT_MS / 1000} s: does that URL serve a page that loads tabcast-relay.js?`)),
+      () => reject(new HubError(504, 'transient', `the tabcast relay at ${url.href} did not answer within ${RELAY_ANSWER_TIMEOUT_MS / 1000} s: does that URL serve a page that loads tabcast-relay.js, and is it a secure context (https, or localhost)? A secure page cannot embed a relay over plain http.`)),
       RELAY_ANSWER_TIMEOUT_MS,
     );
     port.addEventListener('message', (event: MessageEvent<RelayToPage>) => {

@@ -28,10 +28,10 @@ test.use({
 });
 
 /** Serves a relay page on a.tabcast.test listing `allowed`, as the hub origin's operator would write it. */
-async function serveRelayPage(context: BrowserContext, path: string, allowed: string[]): Promise<string> {
+async function serveRelayPage(context: BrowserContext, path: string, allowed: string[], origin = A): Promise<string> {
   const body = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script src="/tabcast/tabcast-relay.js" data-allow-origins="${allowed.join(' ')}"></script></body></html>`;
-  await context.route(`${A}${path}`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body }));
-  return `${A}${path}`;
+  await context.route(`${origin}${path}`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body }));
+  return `${origin}${path}`;
 }
 
 async function appOn(context: BrowserContext, origin: string) {
@@ -97,11 +97,19 @@ test('I16 relay: embedded under another site (storage partitioned), connect fail
   expect(result.error!.message).toContain(ELSEWHERE);
 });
 
-test('I16 relay: an app page that is not a secure context is told that a relay needs one (Web Locks)', async ({ context }) => {
+test('I16 relay: an app page, or a relay page, that is not a secure context is told that a relay needs one (Web Locks)', async ({ context }) => {
   const relayUrl = await serveRelayPage(context, '/relay-insecure.html', [INSECURE]);
   const page = await appOn(context, INSECURE);
   const result = await page.evaluate(tryConnect, { relayUrl });
   expect(result.error?.message).toContain('secure context');
+
+  const insecureRelay = await serveRelayPage(context, '/relay.html', [B], INSECURE);
+  const b = await appOn(context, B);
+  // The browser does not load an http relay into a secure page (mixed content), so the relay never answers.
+  const refused = await b.evaluate(tryConnect, { relayUrl: insecureRelay });
+  expect(refused.error).toMatchObject({ isHubError: true, status: 504 });
+  expect(refused.error!.message).toContain(insecureRelay);
+  expect(refused.error!.message).toContain('secure context');
 });
 
 test('I16 relay + drop-in: install({ hubUrl, relayUrl }) on b.tabcast.test routes an OHIF-style client to the hub of a.tabcast.test', async ({ context }) => {
