@@ -104,17 +104,16 @@ export function openRelay(relayUrl: string, pageUrl: string): RelayLink {
         const signal = options.signal;
         if (signal?.aborted) return reject(new DOMException('the lock request was aborted', 'AbortError'));
         const id = nextId++;
-        let result: unknown;
+        // As navigator.locks.request: settles with what the callback settled with, once the lock is let go.
+        let outcome: Promise<unknown> = Promise.resolve(undefined);
         waiting.set(id, (message) => {
           if (message.t === 'granted') {
-            Promise.resolve()
-              .then(() => callback({ name }))
-              .then((value) => (result = value))
-              .finally(() => send({ t: 'release', id }));
+            outcome = Promise.resolve().then(() => callback({ name }));
+            outcome.catch(() => undefined).finally(() => send({ t: 'release', id }));
           } else if (message.t === 'lock-done') {
             waiting.delete(id);
             if (message.error) reject(new DOMException(`the relay's lock request failed (${message.error})`, message.error));
-            else resolve(result);
+            else outcome.then(resolve, reject);
           }
         });
         signal?.addEventListener('abort', () => send({ t: 'abort', id }), { once: true });
