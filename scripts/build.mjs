@@ -1,11 +1,11 @@
 // Builds the stable, unhashed artefacts of DESIGN.md: dist/tabcast.js (ESM), dist/tabcast.iife.js
-// (global Tabcast), dist/tabcast-worker.js, dist/tabcast.d.ts, and dist/tabcast-server.js for `tabcast serve`;
-// for the npm package also dist/tabcast-worker.bundle.js, dist/tabcast-relay.js (+ relay.html) and dist/tabcast-node.js.
+// (global Tabcast), dist/tabcast-worker.js, dist/tabcast.d.ts, and dist/tabcast-server.js for `tabcast serve`.
 import { build } from 'vite';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { buildPackageExtras } from './build-package.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = Date.now();
@@ -69,31 +69,6 @@ await build({
 });
 console.log('built dist/tabcast-worker.js (+ tabcast-core.js; on demand tabcast-wire.js, tabcast-bridge.js)');
 
-// The package's `./worker`: the same worker as ONE self-contained module, since a bundler copies one
-// file (`new URL('tabcast/worker', import.meta.url)`). The script-tag files above stay as they are.
-await build({
-  ...common,
-  build: {
-    outDir: 'dist',
-    emptyOutDir: false,
-    target: browserTarget,
-    minify: true,
-    sourcemap: true,
-    modulePreload: false,
-    rollupOptions: {
-      input: { 'tabcast-worker.bundle': 'worker/hub-worker.ts' },
-      preserveEntrySignatures: 'allow-extension',
-      output: { format: 'es', entryFileNames: '[name].js', codeSplitting: false },
-    },
-  },
-});
-console.log('built dist/tabcast-worker.bundle.js (self-contained, for bundlers)');
-
-// The same-site relay: a classic script for a page on the hub's origin, and that page as an example.
-await browserLib('src/relay/relay-entry.ts', 'tabcast-relay.js', 'iife', 'TabcastRelay');
-copyFileSync(`${root}/src/relay/relay.html`, `${root}/dist/relay.html`);
-console.log('built dist/relay.html (example relay page)');
-
 await build({
   ...common,
   build: {
@@ -111,24 +86,6 @@ await build({
 });
 console.log('built dist/tabcast-server.js');
 
-// The package's `./server`: the Node API (startServer) alone; importing it starts nothing.
-await build({
-  ...common,
-  build: {
-    outDir: 'dist',
-    emptyOutDir: false,
-    target: 'node20',
-    ssr: 'src/server/index.ts',
-    minify: false,
-    sourcemap: true,
-    rollupOptions: {
-      external: ['ws', 'lmdb', 'ioredis', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-      output: { entryFileNames: 'tabcast-node.js', format: 'es' },
-    },
-  },
-});
-console.log('built dist/tabcast-node.js');
-
 // Type declarations: tsc emits per-file .d.ts; dist/tabcast.d.ts is the stable entry that re-exports them.
 const tsc = spawnSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) {
@@ -137,10 +94,7 @@ if (tsc.status !== 0) {
 }
 mkdirSync(`${root}/dist`, { recursive: true });
 writeFileSync(`${root}/dist/tabcast.d.ts`, "export * from './types/client/index.js';\n");
-const tscNode = spawnSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.node-build.json'], { cwd: root, stdio: 'inherit' });
-if (tscNode.status !== 0) {
-  console.error('type declarations of tabcast/server failed');
-  process.exit(1);
-}
-writeFileSync(`${root}/dist/tabcast-node.d.ts`, "export * from './types/server/index.js';\n");
 console.log(`built dist/tabcast.d.ts (build took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+// The npm package's extra entries (tabcast/worker, tabcast/relay, tabcast/server): scripts/build-package.mjs.
+await buildPackageExtras(root);
