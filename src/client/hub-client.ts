@@ -4,8 +4,8 @@
  */
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
-import { BridgeHandles } from './bridge-handles.js';
 import { requireFunction, requireObject, requireText } from './argument-checks.js';
+import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
 import type { Session } from './session.js';
