@@ -4,11 +4,11 @@
  */
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
-import { requireFunction, requireObject, requireText } from './argument-checks.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
 import type { Session } from './session.js';
+import { requireFunction, requireObject, requireText } from './argument-checks.js';
 import { SocketTable } from './socket-table.js';
 import { TypedSubscriptions } from './subscriptions.js';
 import type { EventCallback, PublishRequest, SubscribeOptions, TabcastHub } from './types.js';
