@@ -120,7 +120,9 @@ test('I16 untouched URLs: the same host on other paths (/fhircast/hubbub, /other
 });
 
 test('I16 without tabcast the same OHIF-style client works against a real hub at its URL (tabcast serve)', async ({ page }) => {
-  const { startServer } = await import('../../dist/tabcast-node.js');
+  // The built `tabcast/server` entry (npm run build); typed from its source, so tsc needs no dist/.
+  const built = new URL('../../dist/tabcast-node.js', import.meta.url).href;
+  const { startServer } = (await import(built)) as typeof import('../../src/server/index.js');
   const base = new URL(test.info().project.use.baseURL!);
   const server = await startServer({ port: 0, allowOrigins: [base.origin] });
   try {
