@@ -61,10 +61,16 @@ test('I16 relay: an app on b.tabcast.test reaches the hub of a.tabcast.test thro
   await a.evaluate((t) => window.harness.subscribe(t, ['Patient-open'], { name: 'on-a' }), topic);
   await b.evaluate((t) => window.harness.subscribe(t, ['Patient-open'], { name: 'on-b' }), topic);
 
+  // observe() through the relay: b follows the hub's activity log
+  await b.evaluate(() => {
+    (window as any).logs = [];
+    window.harness.hub.observe((entry: unknown) => (window as any).logs.push(entry));
+  });
   expect(await b.evaluate(({ t, e }) => window.harness.publish(t, e), { t: topic, e: patientOpen('from-b') })).toMatchObject({ status: 202 });
   await a.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'from-b'));
   await a.evaluate(({ t, e }) => window.harness.publish(t, e), { t: topic, e: patientOpen('from-a') });
   await b.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'from-a'));
+  await b.waitForFunction(() => JSON.stringify((window as any).logs).includes('Patient-open'));
 
   // the standard API of the relayed hub: get current context over hub.fetch
   const current = await b.evaluate(async (t) => (await window.harness.hub.fetch(`${window.harness.hub.hubUrl}/${t}`)).json(), topic);
