@@ -5,7 +5,7 @@
  * under another site (partitioned storage) fails saying so instead of starting a second hub.
  */
 import { expect, test, type BrowserContext } from '@playwright/test';
-import { patientOpen } from './support.js';
+import { killSharedWorker, patientOpen, uniqueWorkerUrl } from './support.js';
 
 const port = Number(process.env.TABCAST_E2E_PORT ?? 4317);
 const A = `http://a.tabcast.test:${port}`;
@@ -28,8 +28,9 @@ test.use({
 });
 
 /** Serves a relay page on a.tabcast.test listing `allowed`, as the hub origin's operator would write it. */
-async function serveRelayPage(context: BrowserContext, path: string, allowed: string[], origin = A): Promise<string> {
-  const body = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script src="/tabcast/tabcast-relay.js" data-allow-origins="${allowed.join(' ')}"></script></body></html>`;
+async function serveRelayPage(context: BrowserContext, path: string, allowed: string[], origin = A, workerUrl?: string): Promise<string> {
+  const worker = workerUrl ? ` data-worker-url="${workerUrl}"` : '';
+  const body = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script src="/tabcast/tabcast-relay.js" data-allow-origins="${allowed.join(' ')}"${worker}></script></body></html>`;
   await context.route(`${origin}${path}`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body }));
   return `${origin}${path}`;
 }
@@ -134,4 +135,19 @@ test('I16 relay + drop-in: install({ hubUrl, relayUrl }) on b.tabcast.test route
   await b.waitForFunction(() => (window as any).ohifStyle.events().includes('Patient-open'));
   await b.evaluate(({ hubUrl, t }) => (window as any).ohifStyle.publish(hubUrl, t, 'Patient-open', [{ key: 'patient', resource: { resourceType: 'Patient', id: 'from-b-drop-in' } }]), { hubUrl: hub, t: topic });
   await a.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'from-b-drop-in'));
+});
+
+test('I16 relay: when the hub origin\u2019s worker dies, the relayed page reconnects through the relay and its subscription goes on', async ({ context, browser }) => {
+  const workerUrl = uniqueWorkerUrl(test.info().testId);
+  const relayUrl = await serveRelayPage(context, '/relay-restart.html', [B], A, workerUrl);
+  const a = await appOn(context, A);
+  await a.evaluate((url) => window.harness.connect({ appName: 'on-a', workerUrl: url }), workerUrl);
+  const b = await appOn(context, B);
+  await b.evaluate((url) => window.harness.connect({ appName: 'on-b', relayUrl: url }), relayUrl);
+  const topic = await a.evaluate(() => window.harness.hub.createTopic());
+  await b.evaluate((t) => window.harness.subscribe(t, ['Patient-open'], { name: 'on-b' }), topic);
+
+  expect(await killSharedWorker(browser, test.info().testId)).toBe(1);
+  await a.evaluate(({ t, e }) => window.harness.publish(t, e), { t: topic, e: patientOpen('after-restart') });
+  await b.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'after-restart'));
 });
