@@ -76,7 +76,10 @@ export function openRelay(relayUrl: string, pageUrl: string): RelayLink {
     const control = await new Promise<MessagePort>((resolve, reject) => {
       waiting.set(id, (message) => {
         if (message.t === 'opened') resolve(message.control);
-        else if (message.t === 'open-failed') reject(new HubError(503, 'not-found', message.reason));
+        else if (message.t === 'open-failed') {
+          waiting.delete(id);
+          reject(new HubError(503, 'not-found', message.reason));
+        }
       });
       send({ t: 'open', id });
     });
