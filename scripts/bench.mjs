@@ -22,6 +22,7 @@ import { bridgeRun } from '../bench/lib/bridge-pass.mjs';
 import { heapPass } from '../bench/lib/heap.mjs';
 import { profilePass } from '../bench/lib/profile-pass.mjs';
 import { serverLatency, startServe } from '../bench/lib/server-path.mjs';
+import { servePagePass } from '../bench/lib/serve-page-pass.mjs';
 import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
 import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
@@ -54,7 +55,7 @@ const CONFIG = quick
       serve: { samples: 200, warmup: 50 },
       bridge: { samples: 50, warmup: 10 },
       cold: { count: 3 },
-      heap: { events: 1000, cycles: 4, warmup: 100 },
+      heap: { events: 10_000, cycles: 4, warmup: 100 },
       profile: flag('--profile') ? { pairSamples: 100, burst: 500, updates: 10 } : undefined,
     }
   : {
@@ -68,7 +69,7 @@ const CONFIG = quick
       serve: { samples: 600, warmup: 100 },
       bridge: { samples: 150, warmup: 30 },
       cold: { count: 20 },
-      heap: { events: 10_000, cycles: 20, warmup: 200 },
+      heap: { events: 100_000, cycles: 20, warmup: 200 },
       profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
     };
 
@@ -172,7 +173,7 @@ function weight() {
 const server = await startBenchServer({ distDir });
 const browser = await launch();
 let serve;
-const raw = { runs: [], server: [], bridge: [] };
+const raw = { runs: [], server: [], bridge: [], servePage: [] };
 const extra = {};
 try {
   if (have.serve && (sections.has('serve') || sections.has('bridge'))) {
@@ -187,7 +188,8 @@ try {
     raw.runs.push(await browserRun(browser, server.origin, CONFIG, r, log));
     raw.runs[r].window = [runStart];
     if (serve && sections.has('serve')) {
-      log(`run ${r + 1}: server hub (${CONFIG.serve.warmup} warm-up + ${CONFIG.serve.samples} round trips, own pass)`);
+      raw.servePage.push(await servePagePass(browser, server.origin, serve.hubUrl, CONFIG.serve, r, log));
+      log(`run ${r + 1}: server hub from Node clients (${CONFIG.serve.warmup} warm-up + ${CONFIG.serve.samples} round trips, own pass)`);
       raw.server.push(await serverLatency(serve.hubUrl, CONFIG.serve));
     }
     if (serve && have.tabcast && sections.has('bridge')) {
@@ -218,7 +220,7 @@ publishResults({ meta, raw, extra });
 /** Figures, summary, chart and report from the raw samples; writes them and prints the summary. */
 function publishResults({ meta, raw, extra }) {
   const runs = raw.runs.map((run, i) => {
-    const r = perRun(run, raw.server[i], raw.bridge[i]);
+    const r = perRun(run, raw.server[i], raw.bridge[i], raw.servePage?.[i]);
     const [from, to] = run.window ?? [];
     const during = meta.load.samples.filter((x) => x.t >= from && x.t <= to + 5 && Number.isFinite(x.foreignCores));
     r.foreignCores = during.length ? during.reduce((a, x) => a + x.foreignCores, 0) / during.length : undefined;
@@ -229,7 +231,8 @@ function publishResults({ meta, raw, extra }) {
   const chartSeries = [
     { name: 'floor (raw MessagePort relay)', samples: pooled('floor') },
     { name: 'tabcast (SharedWorker hub, IndexedDB on)', samples: pooled('tabcast') },
-    { name: 'tabcast serve (loopback, 2 ws clients)', samples: raw.server.flatMap((s) => s.tabcastServe) },
+    { name: 'tabcast serve from Chromium pages (fetch + WebSocket)', samples: (raw.servePage ?? []).flatMap((s) => s.serve) },
+    { name: 'tabcast serve from Node clients (http + ws)', samples: raw.server.flatMap((s) => s.tabcastServe) },
     { name: 'bridge (tab → worker → serve → worker → tab)', samples: raw.bridge.flatMap((s) => s.bridge) },
   ];
   const svg = latencyCdfSvg(chartSeries, {

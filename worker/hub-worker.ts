@@ -8,7 +8,9 @@
 import { idbKeyValue, idbStorage } from '../src/adapters/idb-storage.js';
 import { systemClock, timerDriver } from '../src/adapters/system-clock.js';
 import { webCrypto } from '../src/adapters/web-crypto.js';
-import { Hub } from '../src/hub/index.js';
+// The engine's own module, not the hub barrel: the barrel re-exports the users-file check, which
+// would pull GetTopic's identity code into the first load.
+import { Hub } from '../src/hub/hub.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
 import { LazyBridgeRegistry } from '../src/host/lazy-bridge-registry.js';
 import { Bus } from '../src/link/bus.js';

@@ -33,9 +33,9 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms));
  * (0.01 to 0.5 ms seen). The floor relay is symmetric, so half the difference of its median
  * legs is that offset; every leg is corrected by it (`clockOffsetMs`: B's clock minus A's).
  */
-export function splitLegs(pair, stampsOfB) {
+export function splitLegs(pair, stampsOfB, paths = ['floor', 'tabcast']) {
   const raw = {};
-  for (const path of ['floor', 'tabcast']) {
+  for (const path of paths) {
     const one = [];
     const back = [];
     for (const [id, sent, done] of pair.stamps?.[path] ?? []) {
@@ -47,7 +47,7 @@ export function splitLegs(pair, stampsOfB) {
     raw[path] = { one, back };
   }
   const offset = raw.floor.one.length ? (quantile(raw.floor.one, 0.5) - quantile(raw.floor.back, 0.5)) / 2 : 0;
-  for (const path of ['floor', 'tabcast']) {
+  for (const path of paths) {
     pair[`${path}OneWay`] = raw[path].one.map((x) => x - offset);
     pair[`${path}Back`] = raw[path].back.map((x) => x + offset);
   }

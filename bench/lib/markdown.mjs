@@ -19,10 +19,11 @@ function methodText(meta) {
 - **Burst.** A sends ${c.burst.count.toLocaleString('en-US')} one-way events as fast as it can (floor: \`postMessage\`; tabcast: \`hub.publish\` without awaiting), B counts them and answers once after the last; rate = count / (first send → that answer). For tabcast also the rate until the last publish promise resolved (every change durable).
 - **Fan-out.** ${c.fan.sizes.join(' / ')} subscriber tabs (not A); each acks on its own BroadcastChannel to A, for floor and tabcast alike; a sample ends when the last tab's ack arrives in A.
 - **Content sharing.** Tab A opens a DiagnosticReport, then sends ${c.content.updates} \`DiagnosticReport-update\`s one after another, each a transaction Bundle of 20 Observation PUTs with fresh ids (the shared content grows to ${(c.content.updates * 20).toLocaleString('en-US')} resources) and the \`context.versionId\` of the previous update (tab B acks it with the new version). Baseline: the same update frame through the floor relay.
-- **Server hub.** \`node bin/tabcast.js serve --port 0\` in its own process; two STU3 clients in the benchmark's node process (subscribe by form POST, \`ws\` WebSocket, ack every event with \`{id, status: 200}\`, publish by JSON POST over a keep-alive \`http.Agent\`); the same echo as in the browser. Run in its own pass after each browser run (stack-notes pitfall 14); its ratio is to that run's in-browser tabcast median.
+- **Server hub from Chromium pages** (the baseline the ≥ 5× target is about). \`node bin/tabcast.js serve --port 0 --allow-origin <bench origin>\` in its own process, reached as a web app reaches a server hub: two fresh tabs (bench/pages/bench-tab.js \`serveA\`/\`serveB\`) subscribe with a form \`fetch\` POST and a \`WebSocket\`, ack every event with \`{id, status: 200}\`, and publish with a JSON \`fetch\` POST (cross-origin, so CORS as deployed: one preflight, cached for 600 s, inside the warm-up). Same event and echo as the in-page pair, ${c.serve.warmup} warm-up + ${c.serve.samples} round trips per run, each paired with a floor round trip in the same loop. Its own pass after each browser run, in its own tabs (stack-notes pitfall 14: page paths timed right after fetch/WebSocket traffic run slower); its ratio to the in-page hub uses that run's pair-pass median.
+- **Server hub from Node clients** (second row, kept for comparison with earlier reports; no browser app talks to a hub this way). The same \`tabcast serve\`; two STU3 clients in the benchmark's node process (subscribe by form POST, \`ws\` WebSocket, ack every event with \`{id, status: 200}\`, publish by JSON POST over a keep-alive \`http.Agent\`); the same echo as in the browser. Run in its own pass after each browser run (stack-notes pitfall 14); its ratio is to that run's in-browser tabcast median.
 - **Bridge.** Two browser contexts (two SharedWorkers), each bridging local topics to the same \`tabcast serve\`: tab A (context 1) publishes to T1 → worker 1 → remote R1 → worker 2 → T2 → tab B (context 2), which echoes via T3 → R2 → T4 → tab A. ${c.bridge.warmup} warm-up + ${c.bridge.samples} round trips per run.
 - **Cold start.** ${c.cold.count} fresh browser contexts per page, floor and tabcast alternating: the time from navigation start to the tabcast script-tag page's first \`hub.subscribe\` resolved (\`performance.now()\` in the page), versus the floor page's relay answering its hello. The first pair is a discarded warm-up.
-- **Weight.** gzip level 9 of each built file on its own, as a browser fetches it; a script counts with the chunks it imports statically (the worker: tabcast-worker.js + tabcast-core.js). Bytes per source module through the source maps.
+- **Weight.** gzip level 9 of each built file on its own, as a browser fetches it; a script counts with the chunks it imports statically (the worker's first load is tabcast-worker.js alone; tabcast-wire.js, tabcast-bridge.js and tabcast-identity.js load on demand). Bytes per source module through the source maps.
 - **Worker heap.** CDP \`Target.setDiscoverTargets\` → the \`shared_worker\` target of the context → \`Target.attachToTarget\`; \`HeapProfiler.collectGarbage\` twice, then \`Runtime.getHeapUsage\`. ${c.heap.warmup} warm-up events, then checkpoints at a quarter, half and all of ${c.heap.events.toLocaleString('en-US')} events (published in chunks of 250, every 202 awaited, one subscriber tab acking); then ${c.heap.cycles} cycles of opening a tab, subscribing and closing the tab (every other one calls \`hub.close()\` first, the rest just vanish), after two warm-up cycles. The publishing tab's heap is read the same way (page CDP session). "Flat" means the last checkpoint is within max(256 KB, 5 %) of the first. Heap snapshots at the first and last checkpoint give a census of what grew.
 - **Profiles.** A separate context, not part of the measured runs: CDP \`Profiler\` (100 µs sampling) on the worker and both tabs during ${c.profile?.pairSamples ?? '–'} round trips, a burst of ${c.profile?.burst ?? '–'} and ${c.profile?.updates ?? '–'} content updates; self time mapped back to source files through dist's source maps.`;
 }
@@ -146,8 +147,11 @@ export function renderMarkdown({ meta, summary, runs, extra, raw }, { analysis }
       L.push(`| ${label} | ${range(across(runs, `${key}.median`), 'ms')} ms | ${range(across(runs, `${key}.p95`), 'ms')} ms | ${range(across(runs, `${key}.p99`), 'ms')} ms | ${ratioKey ? fmtRatio(across(runs, ratioKey).median) : ''} |`);
     };
     r3('in-browser tabcast (for reference)', 'tabcast');
-    r3('tabcast serve, loopback, two ws clients', 'serve', 'serveRatio');
-    r3('tabcast serve: one POST → 202', 'serveAccepted');
+    r3('tabcast serve from Chromium pages (fetch + WebSocket, CORS)', 'pageServe', 'pageServeRatio');
+    r3('  floor round trips sampled in the same pass', 'pageServeFloor');
+    r3('tabcast serve from pages: one fetch POST → 202', 'pageServeAccepted');
+    r3('tabcast serve from Node clients (http + ws), loopback', 'serve', 'serveRatio');
+    r3('tabcast serve from Node clients: one POST → 202', 'serveAccepted');
     r3('bridge: tab → worker → serve → worker → tab', 'bridge', 'bridgeRatio');
     L.push('');
   }
@@ -236,7 +240,8 @@ export function renderMarkdown({ meta, summary, runs, extra, raw }, { analysis }
   };
   pooledRow('floor', pooledFloor);
   pooledRow('tabcast', pooledTc);
-  pooledRow('tabcast serve', raw.server.flatMap((s) => s.tabcastServe));
+  pooledRow('tabcast serve from Chromium pages', (raw.servePage ?? []).flatMap((s) => s.serve));
+  pooledRow('tabcast serve from Node clients', raw.server.flatMap((s) => s.tabcastServe));
   pooledRow('bridge', raw.bridge.flatMap((s) => s.bridge));
   L.push('');
   L.push('Raw samples: bench/results/latest.json (`raw`). Reproduce with `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (smoke run).');

@@ -318,6 +318,105 @@ async function subscribeCount({ topic }) {
   return true;
 }
 
+// ---- server hub from the page: `tabcast serve` as a web app reaches it (fetch + WebSocket, CORS) --
+
+const serve = { hubUrl: '', sockets: [] };
+
+/** POSTs a context change to the server hub with fetch, as a web app does (JSON, so CORS preflights once). */
+async function servePublish(topic, request) {
+  const { id, ...event } = request;
+  const res = await fetch(serve.hubUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ timestamp: new Date().toISOString(), id, event: { 'hub.topic': topic, ...event } }),
+  });
+  if (res.status < 200 || res.status > 299) throw new Error(`serve publish answered ${res.status}: ${await res.text()}`);
+  return res;
+}
+
+/** Subscribes over HTTP, opens the WebSocket, waits for its confirmation; acks each event with 200 after `onEvent`. */
+async function serveSubscribe(topic, name, onEvent) {
+  const form = new URLSearchParams({ 'hub.channel.type': 'websocket', 'hub.mode': 'subscribe', 'hub.topic': topic, 'hub.events': 'ImagingStudy-open', 'subscriber.name': name });
+  const res = await fetch(serve.hubUrl, { method: 'POST', body: form });
+  if (res.status !== 202) throw new Error(`serve subscribe answered ${res.status}: ${await res.text()}`);
+  const endpoint = (await res.json())['hub.channel.endpoint'];
+  const ws = new WebSocket(endpoint);
+  serve.sockets.push(ws);
+  await new Promise((resolve, reject) => {
+    ws.onerror = () => reject(new Error(`serve WebSocket ${endpoint} failed`));
+    ws.onmessage = (m) => {
+      const frame = JSON.parse(m.data);
+      if (frame['hub.mode'] === 'subscribe') resolve();
+      else reject(new Error(`expected a confirmation, got ${String(m.data).slice(0, 200)}`));
+    };
+  });
+  ws.onmessage = (m) => {
+    const frame = JSON.parse(m.data);
+    if (!frame.event || frame.event['hub.event'] === 'heartbeat') return;
+    onEvent(frame); // first, as tabcast's client runs the callback before it acks
+    ws.send(JSON.stringify({ id: frame.id, status: 200 }));
+  };
+}
+
+/** Tab B: the floor echo (pairB) plus an echo of every server-hub event of T1 as a publish to T2. */
+async function serveB({ hubUrl, t1, t2 }) {
+  serve.hubUrl = hubUrl;
+  await pairB({ t1, t2, tabcast: false });
+  const port = floorPorts.get('pair');
+  await serveSubscribe(t1, 'bench B (page)', (n) => {
+    const tRecv = abs();
+    const echo = imagingStudyOpen(`e-${n.id}`);
+    const tSend = abs();
+    servePublish(t2, echo).then(() => port.postMessage({ id: `durable-${n.id}` }), reportError);
+    legStamps.set(n.id, [tRecv, tSend]);
+  });
+}
+
+/** Tab A: the floor (pairA) plus a server-hub subscription to T2 for the echoes. */
+async function serveA({ hubUrl, t1, t2 }) {
+  serve.hubUrl = hubUrl;
+  await pairA({ t1, t2, tabcast: false });
+  await serveSubscribe(t2, 'bench A (page)', (n) => settle(n.id));
+}
+
+async function serveRoundTrip(i, stamps) {
+  const id = `s-${i}-${Math.random().toString(36).slice(2, 8)}`;
+  const t0 = now();
+  const echoed = expect(`e-${id}`, 1);
+  const echoAnswered = expect(`durable-${id}`, 1);
+  let tAck = 0;
+  const accepted = servePublish(pair.t1, imagingStudyOpen(id)).then(() => (tAck = now() - t0));
+  await echoed;
+  const t1 = now();
+  stamps?.push([id, performance.timeOrigin + t0, performance.timeOrigin + t1]);
+  await accepted;
+  await echoAnswered;
+  return [t1 - t0, tAck];
+}
+
+/** Tab A: `warmup` + `samples` iterations, each one floor and one server-hub round trip in alternating order. */
+async function serveLatency({ samples, warmup }) {
+  const out = { floor: [], serve: [], serveAccepted: [], stamps: { floor: [], serve: [] } };
+  for (let i = 0; i < warmup + samples; i++) {
+    const keep = i >= warmup;
+    const floorFirst = i % 2 === 0;
+    if (floorFirst) {
+      const f = await floorRoundTrip(i, keep ? out.stamps.floor : undefined);
+      if (keep) out.floor.push(f);
+    }
+    const [rtt, ack] = await serveRoundTrip(i, keep ? out.stamps.serve : undefined);
+    if (keep) {
+      out.serve.push(rtt);
+      out.serveAccepted.push(ack);
+    }
+    if (!floorFirst) {
+      const f = await floorRoundTrip(i, keep ? out.stamps.floor : undefined);
+      if (keep) out.floor.push(f);
+    }
+  }
+  return out;
+}
+
 // ---- bridge: the tabs of two browser contexts, each worker bridged to the same remote hub ------
 
 const bridges = [];
@@ -389,6 +488,9 @@ window.bench = {
   fanLatency,
   publishMany,
   subscribeCount,
+  serveA,
+  serveB,
+  serveLatency,
   bridgeOpen,
   bridgesStop,
 };

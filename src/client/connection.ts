@@ -50,11 +50,16 @@ export class Connection {
    * Runs a control call. If the host goes away meanwhile, the call fails with a 503, or, with
    * `retry` (calls that may safely run twice), runs again on the next session.
    */
-  async call<T>(invoke: (api: HostApi) => Promise<Result<T>>, retry = false): Promise<T> {
+  call<T>(invoke: (api: HostApi) => Promise<Result<T>>, retry = false): Promise<T> {
+    return this.run((session) => session.unlessLost(invoke(session.api)), retry);
+  }
+
+  /** As `call`, for a request that uses the session itself (a lean publish on the events link). */
+  async run<T>(invoke: (session: Session) => Promise<Result<T>>, retry = false): Promise<T> {
     for (;;) {
       const session = await this.current();
       try {
-        return unwrap(await session.unlessLost(invoke(session.api)));
+        return unwrap(await invoke(session));
       } catch (error) {
         if (error instanceof DOMException && error.name === 'DataCloneError') {
           throw badRequest(`the hub cannot be sent this value (${error.message.split('\n')[0]}): pass plain JSON data`, 'structure');

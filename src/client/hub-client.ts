@@ -4,6 +4,7 @@
  */
 import type { HubLogEntry } from '../hub/index.js';
 import type { HostMessage } from '../link/messages.js';
+import type { Notification } from '../protocol/messages.js';
 import { BridgeHandles } from './bridge-handles.js';
 import { Connection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
@@ -75,7 +76,7 @@ export class HubClient implements TabcastHub {
     requireText(topic, 'publish(topic, request): topic');
     requireObject(request, "publish(topic, request): request (the event: { 'hub.event', context })");
     const body = contextChangeBody(topic, request);
-    return this.connection.call((api) => api.publish(body));
+    return this.connection.run((session) => session.publish(body));
   }
 
   observe(listener: (entry: HubLogEntry) => void): () => void {
@@ -101,7 +102,7 @@ export class HubClient implements TabcastHub {
   private receive(message: HostMessage, session: Session): void {
     switch (message?.t) {
       case 'event':
-        return this.subscriptions.deliver(message.sub, message.frame, session);
+        return this.subscriptions.deliver(message.sub, typeof message.frame === 'string' ? (JSON.parse(message.frame) as Notification) : message.frame, session);
       case 'ended':
         return this.subscriptions.ended(message.sub, message.code, message.reason);
       case 'ws-open':

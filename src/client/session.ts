@@ -6,6 +6,8 @@
 import { transfer, wrap, type Endpoint } from 'comlink';
 import { HubError } from '../protocol/outcome.js';
 import { holdLock, randomId, watchLock, type LockManagerLike } from '../link/locks.js';
+import type { PublishResult } from '../hub/index.js';
+import { unbatch } from '../link/batching.js';
 import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../link/messages.js';
 import type { Transport } from './transports.js';
 
@@ -16,6 +18,8 @@ export interface Session {
   readonly welcome: Welcome;
   /** Sends on the events link. */
   post(message: ClientMessage): void;
+  /** A context change on the events link: one message out, one back, no Comlink proxy. */
+  publish(body: unknown): Promise<Result<PublishResult>>;
   /** Settles (with the error to give waiting calls) once the host is gone. */
   readonly lost: Promise<HubError>;
   /** True from the moment the host is known to be gone (before `lost`'s handlers have run). */
@@ -111,10 +115,22 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
     waiting.failAll(error);
   };
   let release = () => {};
+  // Lean publishes waiting for their `published` reply, by counter id; a lost host answers none.
+  const replies = new Map<number, (result: Result<PublishResult>) => void>();
+  let lastPublish = 0;
+  void lost.then(() => replies.clear());
   const session: Session = {
     api,
     welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
     post: (message) => channels.events.postMessage(message),
+    publish: (body) =>
+      waiting.unlessLost(
+        new Promise((resolve) => {
+          const id = ++lastPublish;
+          channels.events.postMessage({ t: 'publish', id, body }); // a body that cannot be cloned throws here, before it is awaited
+          replies.set(id, resolve);
+        }),
+      ),
     lost,
     get isLost() {
       return isLost;
@@ -126,7 +142,15 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
       channels.dispose();
     },
   };
-  channels.events.addEventListener('message', (event) => onMessage(event.data as HostMessage, session));
+  channels.events.addEventListener('message', (event) => {
+    for (const message of unbatch(event.data) as HostMessage[]) {
+      if (message?.t !== 'published') onMessage(message, session);
+      else {
+        replies.get(message.id)?.(message.result);
+        replies.delete(message.id);
+      }
+    }
+  });
   channels.events.start?.();
   void channels.failed.then(markLost);
   try {

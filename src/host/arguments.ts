@@ -4,7 +4,7 @@
  * what to fix, in the spec's terms.
  */
 import { badRequest, tooLarge } from '../protocol/outcome.js';
-import type { BridgeRequest, SerializedRequest, TypedSubscribeArgs } from '../link/messages.js';
+import type { BridgeRequest, TypedSubscribeArgs } from '../link/messages.js';
 
 const MAX_ID_LENGTH = 200;
 const MAX_EVENTS = 100;
@@ -21,7 +21,8 @@ function optionalText(value: unknown, what: string): string | undefined {
   return value === undefined || value === null ? undefined : text(value, what);
 }
 
-function record(value: unknown, what: string): Record<string, unknown> {
+/** A plain object, or a 400 naming `what`. */
+export function record(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`${what} must be an object`, 'structure');
   return value as Record<string, unknown>;
 }
@@ -65,24 +66,6 @@ function exceedsUtf8(value: string, limit: number): boolean {
   if (value.length > limit) return true; // each UTF-16 code unit is at least one UTF-8 byte
   if (value.length * 3 <= limit) return false; // and at most three
   return new TextEncoder().encode(value).byteLength > limit;
-}
-
-/** A serialized fetch Request. */
-export function serializedRequest(value: unknown, limitBytes: number): SerializedRequest {
-  const req = record(value, 'request');
-  const headers = req.headers;
-  if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && h.length === 2 && h.every((p) => typeof p === 'string'))) {
-    throw badRequest('request headers must be a list of [name, value] strings', 'structure');
-  }
-  const body = req.body;
-  if (body !== null && body !== undefined && !(body instanceof ArrayBuffer)) throw badRequest('request body must be an ArrayBuffer or null', 'structure');
-  if (body instanceof ArrayBuffer && body.byteLength > limitBytes) throw tooLarge(`request body is larger than the hub's limit of ${limitBytes} bytes`);
-  return {
-    url: text(req.url, 'request url', 8192),
-    method: text(req.method, 'request method', 16),
-    headers: headers as [string, string][],
-    body: body ?? null,
-  };
 }
 
 /** A bridge configuration; the registry checks the rest. */

@@ -5,7 +5,7 @@
 import type { Hub } from '../hub/index.js';
 import { HubError } from '../protocol/outcome.js';
 import type { WireHandler } from '../wire/types.js';
-import type { SerializedRequest, SerializedResponse } from '../link/messages.js';
+import type { SerializedResponse } from '../link/messages.js';
 
 type WireModule = typeof import('./standard-api.js');
 
@@ -39,10 +39,10 @@ export class LazyWires {
     return this.build(await this.load(), hubUrl);
   }
 
-  /** Answers a `hub.fetch` request made to a normalised hub.url. */
-  async fetch(hubUrl: string, request: SerializedRequest): Promise<SerializedResponse> {
+  /** Answers a `hub.fetch` request made to a normalised hub.url; its parts are checked first (400/413). */
+  async fetch(hubUrl: string, request: unknown): Promise<SerializedResponse> {
     const module = await this.load();
-    return module.serveFetch(this.build(module, hubUrl), request);
+    return module.serveFetch(this.build(module, hubUrl), module.serializedRequest(request, this.options.bodyLimitBytes));
   }
 
   private load(): Promise<WireModule> {

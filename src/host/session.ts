@@ -13,7 +13,8 @@ import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
 import type { LazyWires } from './lazy-wires.js';
 import { watchLock, type LockManagerLike } from '../link/locks.js';
-import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, type HostApi, type HostMessage, type Link } from '../link/messages.js';
+import { TaskBatcher } from '../link/batching.js';
+import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, LEAN_PROTOCOL, type HostApi, type HostMessage, type Link } from '../link/messages.js';
 import { settle, toWireError } from './results.js';
 import { SocketRelay } from './socket-relay.js';
 import { TypedSubscriptions } from './typed-subscriptions.js';
@@ -26,6 +27,17 @@ const MIN_CLIENT_PROTOCOL = 1;
  */
 const WATCH_DEADLINE_MS = 30_000;
 const METHODS = new Set<string>(HOST_METHODS);
+
+/** JSON text of each notification frame, made once however many pages it goes to. */
+const frameTexts = new WeakMap<object, string>();
+function frameText(frame: object): string {
+  let text = frameTexts.get(frame);
+  if (text === undefined) {
+    text = JSON.stringify(frame);
+    frameTexts.set(frame, text);
+  }
+  return text;
+}
 
 /** What a session needs from the host that runs it. */
 export interface SessionHost {
@@ -50,6 +62,8 @@ export class ClientSession {
   private location?: HubLocation;
   private appName = 'tabcast app';
   private clientProtocol = 0;
+  /** Set for a page that speaks LEAN_PROTOCOL: its messages leave once per task. */
+  private outbox?: TaskBatcher<HostMessage>;
   private readonly subs: TypedSubscriptions;
   private readonly sockets = new SocketRelay(
     (message) => this.post(message),
@@ -90,12 +104,7 @@ export class ClientSession {
 
   private api(): HostApi {
     const hub = this.host.hub;
-    const run = <T>(action: () => T | Promise<T>) =>
-      settle(() => {
-        if (this.state === 'new') throw new HubError(409, 'processing', 'call hello first');
-        if (this.state === 'ended') throw new HubError(410, 'processing', 'this session has ended; connect again');
-        return action();
-      }, (error) => this.host.reportInternal(error));
+    const run = <T>(action: () => T | Promise<T>) => this.run(action);
     return {
       hello: (args) => settle(() => this.hello(args), (error) => this.host.reportInternal(error)),
       watch: (lockName) => run(() => this.watch(lockName)),
@@ -114,10 +123,7 @@ export class ClientSession {
       inspect: () => run(() => hub.inspect()),
       observe: (on) => run(() => this.observe(on)),
       fetch: (request) =>
-        run(async () => {
-          const parts = check.serializedRequest(request, this.host.bodyLimitBytes);
-          return this.host.wires.fetch(this.location!.url, parts);
-        }),
+        run(async () => this.host.wires.fetch(this.location!.url, request)),
       bridge: (request) =>
         run(async () => {
           const { id, bridge } = await this.host.bridges.open(check.bridgeRequest(request));
@@ -132,6 +138,15 @@ export class ClientSession {
         }),
       stopBridge: (id) => run(() => this.host.bridges.stop(check.text(id, 'bridge id', 4096))),
     };
+  }
+
+  /** Runs a page's request as a Result, once hello has made the session ready. */
+  private run<T>(action: () => T | Promise<T>) {
+    return settle(() => {
+      if (this.state === 'new') throw new HubError(409, 'processing', 'call hello first');
+      if (this.state === 'ended') throw new HubError(410, 'processing', 'this session has ended; connect again');
+      return action();
+    }, (error) => this.host.reportInternal(error));
   }
 
   private hello(args: unknown) {
@@ -152,6 +167,7 @@ export class ClientSession {
     if (appName !== undefined) this.appName = check.text(appName, 'appName');
     this.clientProtocol = protocol as number;
     this.events = link;
+    if (this.clientProtocol >= LEAN_PROTOCOL) this.outbox = new TaskBatcher((data) => this.send(data));
     link.addEventListener('message', (event) => this.receive(event.data));
     link.start?.();
     this.state = 'ready';
@@ -197,6 +213,9 @@ export class ClientSession {
     const ok = typeof id === 'string';
     if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
       this.subs.answer(m.sub, id, m.status as number);
+    } else if (m.t === 'publish' && Number.isSafeInteger(id) && m.body !== undefined) {
+      const body = m.body;
+      void this.run(() => this.host.hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))).then((result) => this.post({ t: 'published', id: id as number, result }));
     } else if (m.t === 'ws-open' && ok && typeof m.url === 'string') {
       const hubUrl = this.location!.url;
       this.sockets.open(id, m.url, this.host.wires.peek(hubUrl) ?? this.host.wires.get(hubUrl));
@@ -211,8 +230,15 @@ export class ClientSession {
   }
 
   private post(message: HostMessage): void {
+    if (!this.outbox) return this.send(message);
+    // A lean page gets each notification as text, serialised once for all the pages it goes to.
+    if (message.t === 'event' && typeof message.frame === 'object') message = { ...message, frame: frameText(message.frame) };
+    this.outbox.post(message);
+  }
+
+  private send(data: unknown): void {
     try {
-      this.events?.postMessage(message);
+      this.events?.postMessage(data);
     } catch (error) {
       this.host.reportInternal(error);
     }

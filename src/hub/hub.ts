@@ -9,7 +9,7 @@ import { readAnswer } from './answers.js';
 import { applyEvent, checkChange, describeRequest } from './context-change.js';
 import { earliestDeadline, heartbeatFrame, overdueAnswer, shiftDeadlines } from './deadlines.js';
 import { Delivery, type BroadcastOptions } from './delivery.js';
-import { Identity, type IdentityRecord, type UsersConfig } from './identity.js';
+import type { Identity, IdentityRecord, UsersConfig } from './identity.js';
 import { randomToken } from './ids.js';
 import { HubLog, type HubLogEntry } from './log.js';
 import { TopicContexts, type DerivedOpen, type TopicRecord } from './open-contexts.js';
@@ -28,7 +28,10 @@ export class Hub {
   private readonly clock: Clock;
   private readonly crypto: CryptoSource;
   private readonly writer: CoalescingWriter;
-  private readonly identity: Identity;
+  /** GetTopic's code loads on first use: a hub without a users file (the browser's) never needs it. */
+  private identity?: Promise<Identity>;
+  private readonly restoredIdentity?: IdentityRecord;
+  private usersSet: boolean;
   private readonly topics = new Map<string, TopicContexts>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly log = new HubLog();
@@ -63,7 +66,13 @@ export class Hub {
         this.topics.set(rec.topic, new TopicContexts(rec));
       }
     }
-    this.identity = new Identity(this.crypto, restored.get('identity') as IdentityRecord | undefined);
+    this.restoredIdentity = restored.get('identity') as IdentityRecord | undefined;
+    this.usersSet = this.restoredIdentity !== undefined;
+  }
+
+  private loadIdentity(): Promise<Identity> {
+    this.identity ??= import('./identity.js').then((m) => new m.Identity(this.crypto, this.restoredIdentity));
+    return this.identity;
   }
 
   /** Builds an engine and restores topics, groups, open contexts and content from storage (HUB-PERSIST-07). */
@@ -87,25 +96,28 @@ export class Hub {
 
   /** Applies a users file (HUB-ID-09); topics of groups persist across restarts (HUB-PERSIST-01). */
   async configureUsers(config: UsersConfig): Promise<void> {
-    const topics = await this.identity.configure(config);
+    const identity = await this.loadIdentity();
+    const topics = await identity.configure(config);
+    this.usersSet = true;
     for (const t of topics) this.topicState(t, true);
-    await this.writer.mark('identity', () => this.identity.toRecord());
+    await this.writer.mark('identity', () => identity.toRecord());
   }
 
   /** True when a users file is configured (GetTopic and Bearer checks are on). */
   get usersConfigured(): boolean {
-    return this.identity.configured;
+    return this.usersSet;
   }
 
   /** Checks the app-wide secret in constant time (HUB-ID-07). */
   verifySecret(secret: string): Promise<boolean> {
-    return this.identity.verify(secret);
+    if (!this.usersSet) return Promise.resolve(false);
+    return this.loadIdentity().then((identity) => identity.verify(secret));
   }
 
   /** GetTopic of the 2019 proposal (HUB-ID-01..05). Throws HubError 400/401/403/404. */
   async getTopic(username: string | null | undefined, secret: string | null | undefined): Promise<string> {
-    if (!this.identity.configured) throw notFound('gettopic is not available: the hub has no users configured');
-    return this.identity.getTopic(username, secret);
+    if (!this.usersSet) throw notFound('gettopic is not available: the hub has no users configured');
+    return (await this.loadIdentity()).getTopic(username, secret);
   }
 
   /** The `.well-known/fhircast-configuration` document (HUB-DISC-01..06). */

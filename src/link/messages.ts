@@ -11,7 +11,13 @@ import type { GetContextResponse, Notification } from '../protocol/messages.js';
 import type { BridgeStatus, DialectName } from '../bridge/types.js';
 
 /** Version of this page↔host protocol. A host retires when a page speaks a newer one (a new deploy). */
-export const HOST_PROTOCOL = 1;
+export const HOST_PROTOCOL = 2;
+/**
+ * From this version on, the events link is lean: a page publishes on it (`publish` → `published`)
+ * instead of through a Comlink call, each notification crosses as its JSON text, and the host sends
+ * what one task produced as one array of messages. A host still speaks version 1 to older pages.
+ */
+export const LEAN_PROTOCOL = 2;
 /** The SharedWorker's name: pages that agree on URL and name share one worker. */
 export const WORKER_NAME = 'tabcast';
 /** Held by whichever host serves the origin, so two hosts never write the same IndexedDB. */
@@ -126,7 +132,10 @@ export const HOST_METHODS: readonly (keyof HostApi)[] = [
 
 /** Host → page on the events link. */
 export type HostMessage =
-  | { t: 'event'; sub: string; frame: Notification }
+  /** `frame` is the Notification; from LEAN_PROTOCOL on, its JSON text (serialised once per notification). */
+  | { t: 'event'; sub: string; frame: Notification | string }
+  /** The answer to a lean `publish`, by the page's counter id. */
+  | { t: 'published'; id: number; result: Result<PublishResult> }
   | { t: 'ended'; sub: string; code: number; reason: string }
   | { t: 'ws-open'; id: string }
   | { t: 'ws-frame'; id: string; data: string }
@@ -138,6 +147,8 @@ export type HostMessage =
 /** Page → host on the events link. */
 export type ClientMessage =
   | { t: 'ack'; sub: string; id: string; status: number }
+  /** A context change (LEAN_PROTOCOL): `body` is the request, `id` a counter of the page's. */
+  | { t: 'publish'; id: number; body: unknown }
   | { t: 'ws-open'; id: string; url: string }
   | { t: 'ws-frame'; id: string; data: string }
   | { t: 'ws-close'; id: string; code: number; reason: string };

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { HOST_PROTOCOL } from '../../src/link/messages.js';
 import { isLeaderTab, killSharedWorker, openApp, patientOpen, sharedWorkerTargets, subscribersOf, twoSubscribedTabs, uniqueWorkerUrl } from './support.js';
 
 /** After a hub restart: both tabs subscribed again (same callbacks), a change flows, the context survived. */
@@ -28,10 +29,10 @@ test('clients recover when a page of a newer tabcast retires the running worker'
   const contextBefore = await a.evaluate((t) => harness.hub.getContext(t), topic);
   const [oldWorker] = await sharedWorkerTargets(browser, info.testId);
 
-  // A page from a later deploy speaks protocol 2: its hello makes the old host retire.
+  // A page from a later deploy speaks the next protocol: its hello makes the old host retire.
   const newer = await context.newPage();
   await newer.goto('/test-pages/app.html');
-  const answer = await newer.evaluate(async (url) => {
+  const answer = await newer.evaluate(async ([url, protocol]) => {
     const worker = new SharedWorker(url, { type: 'module', name: 'tabcast' });
     const { port2 } = new MessageChannel();
     const reply = (id: string) => new Promise<any>((resolve) => worker.port.addEventListener('message', (e) => e.data.id === id && resolve(e.data.value)));
@@ -40,10 +41,10 @@ test('clients recover when a page of a newer tabcast retires the running worker'
       worker.port.postMessage({ id, type: 'APPLY', path: [path], argumentList: args.map((value) => ({ type: 'RAW', value })) }, transfer);
       return reply(id);
     };
-    const welcome = await call('1', 'hello', [{ protocol: 2, hubUrl: `${location.origin}/fhircast/hub`, events: port2 }], [port2]);
+    const welcome = await call('1', 'hello', [{ protocol, hubUrl: `${location.origin}/fhircast/hub`, events: port2 }], [port2]);
     return { welcome, retire: await call('2', 'retire', []) };
-  }, workerUrl);
-  expect(answer.welcome).toMatchObject({ ok: true, value: { protocol: 1 } });
+  }, [workerUrl, HOST_PROTOCOL + 1] as const);
+  expect(answer.welcome).toMatchObject({ ok: true, value: { protocol: HOST_PROTOCOL } });
   expect(answer.retire).toEqual({ ok: true });
   await newer.close();
 

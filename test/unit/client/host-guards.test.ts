@@ -1,6 +1,7 @@
 /** The host's checks of what pages send: Comlink control messages and typed-API arguments. */
 import { describe, expect, it } from 'vitest';
-import { bridgeRequest, jsonBody, serializedRequest, subscribeArgs } from '../../../src/host/arguments.js';
+import { bridgeRequest, jsonBody, subscribeArgs } from '../../../src/host/arguments.js';
+import { serializedRequest } from '../../../src/host/serve-fetch.js';
 import { controlProblem } from '../../../src/host/control-guard.js';
 import { HOST_METHODS } from '../../../src/link/messages.js';
 
