@@ -6,7 +6,7 @@
 //   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
 //   --build            rebuild dist/ first (it is built anyway when missing)
 //   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
-//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile, day
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
@@ -28,6 +28,8 @@ import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
 import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+import { unconnectedPass, unconnectedText } from '../bench/lib/unconnected.mjs';
+import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -37,8 +39,11 @@ const argText = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
-const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile'];
+const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile', 'day'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
+// Issue #19: section `unconnected`, subscribe cost from 1 to 100,000 never-connected subscriptions
+// (bench/lib/unconnected.mjs); in every run unless --only leaves it out.
+if (!argText('--only')) sections.add('unconnected');
 const lib = resolve(argText('--lib', root));
 const outName = argText('--out', 'latest');
 const quick = flag('--quick');
@@ -57,6 +62,7 @@ const CONFIG = quick
       cold: { count: 3 },
       heap: { events: 10_000, cycles: 4, warmup: 100 },
       profile: flag('--profile') ? { pairSamples: 100, burst: 500, updates: 10 } : undefined,
+      day: { points: [1, 100, 1000], samples: 20, wave: 50 },
     }
   : {
       mode: 'full',
@@ -71,6 +77,7 @@ const CONFIG = quick
       cold: { count: 20 },
       heap: { events: 100_000, cycles: 20, warmup: 200 },
       profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
+      day: { points: DAY_POINTS, samples: 60, wave: 50 },
     };
 
 // --rerender: no measuring, just the report (and with --docs the docs) again from bench/results/<out>.json
@@ -201,6 +208,11 @@ try {
   if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
   if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
   if (have.tabcast && CONFIG.profile && sections.has('profile')) extra.profile = await profilePass(browser, server.origin, distDir, CONFIG.profile, log);
+  if (have.serve && sections.has('unconnected')) {
+    const sizes = quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000];
+    extra.unconnected = await unconnectedPass(lib, { sizes, window: option('--unconnected-window', 1000), concurrency: 8 }, log);
+  }
+  if (sections.has('day')) extra.day = await dayPass(browser, server.origin, lib, have, CONFIG.day, log);
 } finally {
   meta.load = machineLoad.stop();
   await browser.close();
@@ -247,7 +259,7 @@ function publishResults({ meta, raw, extra }) {
   // With --docs the hand-written reading of the numbers (bench/analysis.md) goes into both copies.
   const analysisFile = join(root, 'bench/analysis.md');
   const analysis = flag('--docs') && existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : undefined;
-  const md = renderMarkdown(results, { analysis });
+  const md = renderMarkdown(results, { analysis }) + (extra.day ? daySection(extra.day, meta) : '');
   writeFileSync(join(outDir, `${outName}.md`), md);
   if (flag('--docs')) {
     writeFileSync(join(root, 'docs/benchmarks.md'), md);
@@ -255,6 +267,12 @@ function publishResults({ meta, raw, extra }) {
   }
   const foreign = meta.load.foreignCores;
   console.log(`\ntabcast benchmarks (${meta.config.mode}, ${meta.config.runs} run(s), ${meta.durationSeconds} s; load average ${meta.load.load1.start.toFixed(2)} at the start${foreign ? `; other processes used ${foreign.mean.toFixed(2)} cores on average, ${foreign.max.toFixed(2)} at most` : ''})\n`);
+  if (extra.unconnected) console.log(`${unconnectedText(extra.unconnected)}\n`);
   console.log(summaryText(rows));
+  if (extra.day) {
+    const dayTable = dayMarkdown(extra.day);
+    writeFileSync(join(outDir, `${outName}-day.md`), `${dayTable}\n`);
+    console.log(`\nday: a new study id on every event (medians; ratio to 1 open context)\n${dayTable}`);
+  }
   console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }

@@ -84,7 +84,7 @@ await build({
     minify: false,
     sourcemap: true,
     rollupOptions: {
-      external: ['ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      external: ['ws', 'lmdb', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
       // One file: the engine's lazily loaded parts (GetTopic's identity code) go inside it.
       output: { entryFileNames: 'tabcast-server.js', format: 'es', codeSplitting: false },
     },

@@ -11,6 +11,7 @@ import { webCrypto } from '../src/adapters/web-crypto.js';
 // The engine's own module, not the hub barrel: the barrel re-exports the users-file check, which
 // would pull GetTopic's identity code into the first load.
 import { Hub } from '../src/hub/hub.js';
+import { DEFAULT_BOUNDS } from '../src/hub/bounds.js';
 import type { BridgeRegistryLike } from '../src/host/bridges.js';
 import { LazyBridgeRegistry } from '../src/host/lazy-bridge-registry.js';
 import { Bus } from '../src/link/bus.js';
@@ -35,6 +36,12 @@ function requireLocks(): LockManagerLike {
   return locks;
 }
 
+/**
+ * The worker's bounds on state (HUB-BOUND-03..06): the constants of DESIGN.md. A browser hub has no
+ * flags; inspect() shows these.
+ */
+const WORKER_BOUNDS = DEFAULT_BOUNDS;
+
 /** The engine over IndexedDB, WebCrypto, the system clock and real timers. */
 async function startEngine(): Promise<Hub> {
   let hub: Hub | undefined;
@@ -43,6 +50,9 @@ async function startEngine(): Promise<Hub> {
     clock: systemClock,
     crypto: webCrypto,
     storage: idbStorage(),
+    bounds: WORKER_BOUNDS,
+    // A malformed stored record is left out and listed in inspect().storage (HUB-SEC-15): the hub starts.
+    malformedRecords: 'drop',
     onWake: timers.onWake,
     onStorageError: (error) => console.error('tabcast: the hub could not store its state', error),
   });

@@ -65,10 +65,25 @@ async function refresh() {
   }
 }
 
+/** The bounds in force and what they made the hub forget (HUB-BOUND-07). */
+function renderBounds(snapshot) {
+  const b = snapshot.bounds;
+  const f = snapshot.forgotten;
+  if (!b || !f) return;
+  const mib = (n) => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+  const hours = (ms) => (ms % 3600000 === 0 ? `${ms / 3600000} h` : `${ms / 1000} s`);
+  byId('bounds').textContent =
+    `Bounds: ${b.maxOpenContexts} open contexts per topic \u00b7 ${mib(b.maxContentBytes)} content per context \u00b7 ${b.maxTopics} topics \u00b7 idle topics forgotten after ${hours(b.idleTopicMs)} \u00b7 connect within ${b.connectTimeoutMs / 1000} s. ` +
+    `Forgotten so far: ${f.contexts} contexts, ${f.topics} topics, ${f.subscriptions} unconnected subscriptions.`;
+}
+
 function renderSnapshot(snapshot) {
   const storage = byId('storage');
   if (snapshot.storage?.ok) setStatus(storage, 'ok', 'Storage OK');
   else setStatus(storage, 'error', `Storage error: ${snapshot.storage?.lastError ?? 'unknown'}`);
+  // Stored records that failed validation at start were left out (HUB-SEC-15).
+  if (snapshot.storage?.ok && snapshot.storage.malformed?.length) setStatus(storage, 'error', `Storage: ${snapshot.storage.malformed.length} malformed record(s) left out`);
+  renderBounds(snapshot);
 
   const topics = snapshot.topics.toSorted((a, b) => (b.topic === sessionTopic) - (a.topic === sessionTopic) || b.subscribers.length - a.subscribers.length);
   byId('topics-note').textContent = `${topics.length} topic${topics.length === 1 ? '' : 's'} on this hub`;

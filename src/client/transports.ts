@@ -5,6 +5,7 @@
 import { HubError } from '../protocol/outcome.js';
 import { Bus } from '../link/bus.js';
 import { randomId } from '../link/locks.js';
+import { canSeal, sealedLink, startRendezvous, type Rendezvous } from '../link/sealed-link.js';
 import type { Link } from '../link/messages.js';
 
 /** The page's end of one session's links. */
@@ -45,25 +46,56 @@ export function sharedWorkerTransport(create: () => SharedWorker, workerUrl: str
 /**
  * Sessions with whichever tab leads, over the bus. `beforeOpen` enters this page in the election;
  * the links open once a host answers, which may be this very tab or, after a handover, the next.
+ * The control link is sealed with a key agreed in a one-time rendezvous with that host, since
+ * every tab of the origin hears the bus (HUB-SEC-15).
  */
 export function leaderTabTransport(beforeOpen: () => void, busName?: string): Transport {
-  return () =>
-    new Promise((resolve) => {
-      beforeOpen();
+  return async () => {
+    beforeOpen();
+    // Without WebCrypto (a plain http origin) neither end can seal: the session opens unsealed.
+    const rendezvous: Rendezvous | undefined = canSeal() ? await startRendezvous() : undefined;
+    return new Promise((resolve) => {
       const clientId = randomId();
       const bus = new Bus(clientId, busName);
       const find = () => bus.post({ k: 'find', from: clientId });
+      let host: string | undefined;
       bus.onOther = (message) => {
-        if (message.k === 'up') find(); // a new leader has just started
-        if (message.k !== 'here') return;
-        bus.onOther = undefined;
-        resolve({
-          control: bus.link('c', message.from),
-          events: bus.link('e', message.from),
-          failed: new Promise(() => undefined),
-          dispose: () => bus.close(),
-        });
+        if (message.k === 'up') {
+          // A new leader has just started (the one that answered may have gone before the rendezvous).
+          host = undefined;
+          find();
+          return;
+        }
+        if (message.k === 'here' && host === undefined && !rendezvous) {
+          bus.onOther = undefined;
+          resolve({ control: bus.link('c', message.from), events: bus.link('e', message.from), failed: new Promise(() => undefined), dispose: () => bus.close() });
+          return;
+        }
+        if (message.k === 'here' && host === undefined) {
+          host = message.from;
+          bus.post({ k: 'key', from: clientId, to: host, d: rendezvous!.publicKey });
+          return;
+        }
+        if (message.k !== 'key' || message.from !== host || !rendezvous) return;
+        const leader = host;
+        void rendezvous.derive(message.d).then(
+          (key) => {
+            bus.onOther = undefined;
+            resolve({
+              control: sealedLink(bus.link('c', leader), key),
+              events: bus.link('e', leader),
+              failed: new Promise(() => undefined),
+              dispose: () => bus.close(),
+            });
+          },
+          () => {
+            // Not a key: forget this host and look again.
+            host = undefined;
+            find();
+          },
+        );
       };
       find();
     });
+  };
 }

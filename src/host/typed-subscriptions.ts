@@ -7,6 +7,7 @@ import type { ConnectionHandle, Hub, SubscribeResult, SubscriberChannel } from '
 import { conflict, HubError, notFound } from '../protocol/outcome.js';
 import type { HostMessage, TypedSubscribeArgs } from '../link/messages.js';
 import { ABNORMAL_CLOSE } from './socket-relay.js';
+import { CLOSE_TRY_AGAIN_LATER, DEFAULT_PORT_BUDGET_MESSAGES, overBudgetReason, portBudget, type PortBudget } from './port-budget.js';
 
 interface Entry {
   topic: string;
@@ -18,11 +19,15 @@ interface Entry {
 export interface TypedSubscriptionsContext {
   hub: Hub;
   post(message: HostMessage): void;
+  /** Unanswered notifications per subscription before it fails (HUB-SEC-13). Default 1024. */
+  portBudgetMessages?: number;
 }
 
 /** A session's typed subscriptions, keyed by the page's subscription ids. */
 export class TypedSubscriptions {
   private readonly entries = new Map<string, Entry>();
+  /** Unanswered notifications per subscription (HUB-SEC-13); entries that end take theirs along. */
+  private readonly budgets = new WeakMap<Entry, PortBudget>();
 
   constructor(private readonly context: TypedSubscriptionsContext) {}
 
@@ -32,10 +37,12 @@ export class TypedSubscriptions {
     const { hub, post } = this.context;
     const result = hub.subscribe({ ...request, autoRenew: true });
     const entry: Entry = { topic: result.topic, endpoint: result.endpoint };
+    const limit = this.context.portBudgetMessages ?? DEFAULT_PORT_BUDGET_MESSAGES;
+    const budget = portBudget(limit, () => this.overBudget(subId, entry, limit));
     const channel: SubscriberChannel = {
       send: (frame) => {
         // The typed API gets notifications only: no confirmation, denial or heartbeat frames.
-        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat') post({ t: 'event', sub: subId, frame: frame as never });
+        if ('event' in frame && frame.event['hub.event'] !== 'heartbeat' && budget.sending()) post({ t: 'event', sub: subId, frame: frame as never });
       },
       close: (code, reason) => {
         if (this.entries.get(subId) !== entry) return;
@@ -44,6 +51,7 @@ export class TypedSubscriptions {
       },
     };
     this.entries.set(subId, entry);
+    this.budgets.set(entry, budget);
     entry.handle = hub.connect(result.endpoint, channel);
     return result;
   }
@@ -57,7 +65,17 @@ export class TypedSubscriptions {
 
   /** An acknowledgement from the page. */
   answer(subId: string, id: string, status: number): void {
-    this.entries.get(subId)?.handle?.receive({ id, status });
+    const entry = this.entries.get(subId);
+    if (entry) this.budgets.get(entry)?.answered();
+    entry?.handle?.receive({ id, status });
+  }
+
+  /** A page that stopped answering is a failed delivery: SyncError to the others, subscription ended. */
+  private overBudget(subId: string, entry: Entry, limit: number): void {
+    if (this.entries.get(subId) !== entry) return;
+    this.entries.delete(subId);
+    entry.handle?.closed(CLOSE_TRY_AGAIN_LATER, { endSubscription: true });
+    this.context.post({ t: 'ended', sub: subId, code: CLOSE_TRY_AGAIN_LATER, reason: overBudgetReason(limit) });
   }
 
   /** The session is over: `dead` = the tab vanished (abnormal close), `bye` = unsubscribe, else leave them to the engine's shutdown. */

@@ -1,5 +1,7 @@
 /** The shapes the engine's callers see: its options, answers, connection handles and snapshot. */
+import type { HubBounds } from './bounds.js';
 import type { Clock, CryptoSource, HubStorage } from './ports.js';
+import type { MalformedRecord } from './records.js';
 
 /** Engine settings; every one has a default except the injected ports. */
 export interface HubOptions {
@@ -18,6 +20,14 @@ export interface HubOptions {
   onWake?: (at: number | undefined) => void;
   /** Called when a storage write fails; the hub keeps serving from memory. */
   onStorageError?: (error: unknown) => void;
+  /** Bounds on state that grows with use (HUB-BOUND); each missing one takes its default (`DEFAULT_BOUNDS`). */
+  bounds?: Partial<HubBounds>;
+  /**
+   * What a stored record that fails validation does at start: `drop` (default) leaves it out and
+   * lists it in `inspect().storage.malformed`; `refuse` makes `Hub.create` reject with a message
+   * naming the keys (tabcast serve, HUB-PERSIST-06).
+   */
+  malformedRecords?: 'drop' | 'refuse';
 }
 
 /** The answer to an accepted context change. */
@@ -60,7 +70,12 @@ export interface ConnectionHandle {
 
 /** A read-only view of the hub for consoles and tests. */
 export interface HubSnapshot {
-  storage: { ok: boolean; lastError?: string };
+  /** Health of storage; `malformed` lists stored records left out at start (HUB-SEC-15). */
+  storage: { ok: boolean; lastError?: string; malformed?: MalformedRecord[] };
+  /** The bounds in force (HUB-BOUND-07). */
+  bounds: HubBounds;
+  /** What the bounds made the hub forget since it started (HUB-BOUND-07). */
+  forgotten: { contexts: number; topics: number; subscriptions: number };
   topics: Array<{
     topic: string;
     current?: string;

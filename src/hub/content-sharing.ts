@@ -1,6 +1,6 @@
 /**
- * Applies a content-sharing `updates` Bundle to an open context's content, all entries or none
- * (fhircast-spec.md §8.3, HUB-CONTENT-06..10).
+ * Reads a content-sharing `updates` Bundle into the changes it asks for, all entries or none
+ * (fhircast-spec.md §8.3, HUB-CONTENT-06..10). Applying them is the topic state's job.
  */
 import { badRequest, parseReference, tooLarge, type Resource, type ResourceIdentity } from '../protocol/index.js';
 
@@ -48,18 +48,10 @@ function readChanges(eventName: string, bundle: Record<string, unknown>): Change
   });
 }
 
-/** Validates the Bundle and returns the new content; the old array is never modified. */
-export function applyUpdates(eventName: string, content: readonly Resource[], bundle: Record<string, unknown>): Resource[] {
-  const changes = readChanges(eventName, bundle);
-  const next = [...content];
-  for (const change of changes) {
-    const at = next.findIndex((r) => r.resourceType === change.identity.type && r.id === change.identity.id);
-    if (change.method === 'PUT') {
-      if (at >= 0) next[at] = change.resource;
-      else next.push(change.resource);
-    } else if (at >= 0) {
-      next.splice(at, 1);
-    }
-  }
-  return next;
+/** One validated change of an `updates` Bundle. */
+export type ContentChange = Change;
+
+/** Validates an `updates` Bundle (all entries or none, HUB-CONTENT-06..10); changes nothing. */
+export function readContentChanges(eventName: string, bundle: Record<string, unknown>): ContentChange[] {
+  return readChanges(eventName, bundle);
 }

@@ -8,6 +8,7 @@ import {
   entryIdentity,
   notFound,
   notificationSpelling,
+  tooLarge,
   parseContextChangeRequest,
   resolveEventName,
   validateContext,
@@ -17,9 +18,9 @@ import {
   type Notification,
   type ResourceIdentity,
 } from '../protocol/index.js';
-import { applyUpdates } from './content-sharing.js';
+import { readContentChanges } from './content-sharing.js';
 import type { BroadcastOptions } from './delivery.js';
-import type { DerivedOpen, OpenContext, TopicContexts } from './open-contexts.js';
+import type { DerivedOpen, OpenContext, RecordChanges, TopicState } from './topic-state.js';
 
 /** A request that passed every check, as the notification the hub will send. */
 export interface CheckedChange {
@@ -59,79 +60,109 @@ export function checkChange(body: unknown, pathTopic: string | undefined, now: n
 export interface ApplyEnvironment {
   /** A new unguessable id (version ids, derived event ids). */
   newId(): string;
-  /** Sends the notification to the topic's subscribers. */
-  broadcast(canonical: string, notification: Notification, derived?: readonly DerivedOpen[], options?: BroadcastOptions): void;
+  /** The bounds in force (HUB-BOUND-03/04). */
+  maxOpenContexts: number;
+  maxContentBytes: number;
+}
+
+/** One notification to fan out to the topic's subscribers. */
+export interface Broadcast {
+  /** Catalog name the subscribers' filters are matched against. */
+  canonical: string;
+  notification: Notification;
+  /** Derived opens, for subscribers of the implied events only (HUB-CTX-09..13). */
+  derived: readonly DerivedOpen[];
+  options: BroadcastOptions;
+}
+
+/** What an accepted event did: the records to persist and the notifications to send. */
+export interface ChangeOutcome {
+  /** Every storage record the change touched (HUB-BOUND-02); empty when stored state is unchanged. */
+  records: RecordChanges;
+  /** What to send, in order. */
+  broadcasts: Broadcast[];
+  /** Contexts forgotten to stay within the open-context bound (HUB-BOUND-03). */
+  forgotten: OpenContext[];
 }
 
 /**
- * Applies an accepted event to the topic and broadcasts it; tells whether stored state changed.
- * Throws HubError 404 (update or select of a context that is not open), 409 (stale version) or
- * 400 before anything is changed or sent.
+ * Applies an accepted event to the topic and says what to persist and send; sends nothing itself.
+ * Throws HubError 404 (update or select of a context that is not open), 409 (stale version), 413
+ * (content past its bound) or 400 before anything is changed. The checked change is not modified:
+ * the broadcast notification is a new object.
  */
-export function applyEvent(state: TopicContexts, change: CheckedChange, env: ApplyEnvironment): boolean {
-  const { definition: def, name, notification } = change;
-  const context = notification.event.context;
+export function applyEvent(state: TopicState, change: CheckedChange, env: ApplyEnvironment): ChangeOutcome {
+  const { definition: def, name } = change;
+  const records: RecordChanges = new Map();
+  const out: ChangeOutcome = { records, broadcasts: [], forgotten: [] };
+  const send = (notification: Notification, derived: readonly DerivedOpen[] = [], options: BroadcastOptions = {}) => out.broadcasts.push({ canonical: name, notification, derived, options });
+  const event = { ...change.notification.event };
+  const notification: Notification = { ...change.notification, event };
+  const context = event.context;
   const anchorEntry = def.anchorKey ? context.find((e) => e.key === def.anchorKey) : undefined;
   const anchor = entryIdentity(anchorEntry);
   switch (def.kind) {
     case 'open': {
-      if (!anchor) break; // a relay-only open without an identifiable anchor
+      if (!anchor) break; // a relay-only open without an identifiable anchor: nothing to keep
       const versionId = env.newId();
-      notification.event['context.versionId'] = versionId;
-      delete notification.event['context.priorVersionId'];
+      event['context.versionId'] = versionId;
+      delete event['context.priorVersionId'];
       const { implied, live } = deriveOpens(state, def, notification, env.newId);
-      state.open(anchor, notification, versionId, env.newId, implied);
-      env.broadcast(name, notification, live);
-      return true;
+      out.forgotten = state.open(anchor, notification, versionId, env.newId, implied, env.maxOpenContexts, records);
+      send(notification, live);
+      return out;
     }
     case 'close': {
-      env.broadcast(name, notification);
-      return anchor ? state.close(anchor) : false;
+      if (anchor) state.close(anchor, records);
+      send(notification);
+      return out;
     }
     case 'update': {
       const ctx = openAnchor(state, def, anchor, name);
-      const versionId = notification.event['context.versionId'] ?? (notification.event.versionId as string | undefined);
+      const versionId = event['context.versionId'] ?? (event.versionId as string | undefined);
       if (typeof versionId !== 'string' || versionId === '') {
         throw badRequest(`${name}: context.versionId is required on updates (the version your content is based on)`, 'required');
       }
       const updates = context.find((e) => e.key === 'updates')?.resource as Record<string, unknown> | undefined;
-      const content = applyUpdates(name, ctx.content, updates ?? {});
+      const changes = readContentChanges(name, updates ?? {});
       if (versionId !== ctx.versionId) {
         throw conflict(`${name}: context.versionId ${JSON.stringify(versionId)} is stale; the current version of ${ctx.anchorType}/${ctx.anchorId} is ${JSON.stringify(ctx.versionId)}. Read the context again and retry`);
       }
+      const bytes = state.contentBytesAfter(ctx, changes);
+      if (bytes > env.maxContentBytes) {
+        throw tooLarge(`${name}: the shared content of ${ctx.anchorType}/${ctx.anchorId} would hold ${bytes} bytes of JSON, more than this hub's limit of ${env.maxContentBytes}; nothing was applied`);
+      }
       const next = env.newId();
-      ctx.content = content;
-      ctx.versionId = next;
-      notification.event['context.versionId'] = next;
-      notification.event['context.priorVersionId'] = versionId;
-      env.broadcast(name, notification);
-      return true;
+      state.updateContent(ctx, changes, next, records);
+      event['context.versionId'] = next;
+      event['context.priorVersionId'] = versionId;
+      send(notification);
+      return out;
     }
     case 'select': {
       openAnchor(state, def, anchor, name);
-      env.broadcast(name, notification);
-      return false;
+      send(notification);
+      return out;
     }
     case 'home':
-      env.broadcast(name, notification);
-      state.clearCurrent();
-      return true;
+      state.clearCurrent(records);
+      send(notification);
+      return out;
     case 'logout':
-      env.broadcast(name, notification);
-      state.closeAll();
-      return true;
+      state.closeAll(records);
+      send(notification);
+      return out;
     case 'syncerror':
-      env.broadcast(name, notification, [], { track: false });
-      return false;
+      send(notification, [], { track: false });
+      return out;
     default:
-      env.broadcast(name, notification);
-      return false;
+      break;
   }
-  env.broadcast(name, notification);
-  return false;
+  send(notification);
+  return out;
 }
 
-function openAnchor(state: TopicContexts, def: EventDefinition, anchor: ResourceIdentity | undefined, name: string): OpenContext {
+function openAnchor(state: TopicState, def: EventDefinition, anchor: ResourceIdentity | undefined, name: string): OpenContext {
   const ctx = anchor ? state.find(anchor) : undefined;
   if (!ctx) {
     const what = anchor ? `${anchor.type}/${anchor.id}` : `the ${def.anchorKey} named`;
@@ -145,7 +176,7 @@ function openAnchor(state: TopicContexts, def: EventDefinition, anchor: Resource
  * implied open is kept with the context (a later catch-up may need it, HUB-CTX-06), but only
  * those whose resource is not open yet go out live (HUB-CTX-13).
  */
-function deriveOpens(state: TopicContexts, def: EventDefinition, source: Notification, newId: () => string): { implied: DerivedOpen[]; live: DerivedOpen[] } {
+function deriveOpens(state: TopicState, def: EventDefinition, source: Notification, newId: () => string): { implied: DerivedOpen[]; live: DerivedOpen[] } {
   const derived: DerivedOpen[] = [];
   const live: DerivedOpen[] = [];
   for (const implied of def.implies ?? []) {

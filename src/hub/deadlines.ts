@@ -1,41 +1,42 @@
 /**
- * The engine's deadlines: leases, ack timeouts and the heartbeat. They are wall-clock times that
- * the door schedules (`onWake`, `tick`); here they are found and moved, never waited for.
+ * The engine's deadlines: leases, ack timeouts, connect deadlines and the heartbeat. They are
+ * wall-clock times that the door schedules (`onWake`, `tick`); here they are computed and moved,
+ * never waited for. Each subscription's next one is O(1) to compute, so the engine keeps it in a
+ * heap instead of scanning subscriptions.
  */
 import { randomToken } from './ids.js';
 import type { CryptoSource, HeartbeatFrame } from './ports.js';
 import type { Subscription } from './subscriptions.js';
 
-/** The earliest lease end, ack deadline or (while any channel is open) heartbeat, if any. */
-export function earliestDeadline(subscriptions: Iterable<Subscription>, nextHeartbeatAt: number | undefined): number | undefined {
-  let min = Number.POSITIVE_INFINITY;
-  let anyConnected = false;
-  for (const sub of subscriptions) {
-    min = Math.min(min, sub.leaseExpiresAt);
-    const conn = sub.connection;
-    if (conn?.open) {
-      anyConnected = true;
-      for (const p of conn.pending.values()) min = Math.min(min, p.deadline);
-    }
+/**
+ * A subscription's next deadline: its lease end, its connect deadline while it never connected
+ * (HUB-BOUND-06), and the oldest unanswered notification's ack deadline. Pending answers are kept in
+ * order of sending with one timeout, so the first one is the earliest.
+ */
+export function nextDeadlineOf(sub: Subscription, connectTimeoutMs: number): number {
+  let at = sub.leaseExpiresAt;
+  if (!sub.confirmed) at = Math.min(at, sub.createdAt + connectTimeoutMs);
+  const conn = sub.connection;
+  if (conn?.open) {
+    const first = conn.pending.values().next().value;
+    if (first) at = Math.min(at, first.deadline);
   }
-  if (anyConnected && nextHeartbeatAt !== undefined) min = Math.min(min, nextHeartbeatAt);
-  return Number.isFinite(min) ? min : undefined;
+  return at;
 }
 
-/** Moves every lease end and ack deadline by `stepMs` (the wall clock stepped back by that much). */
-export function shiftDeadlines(subscriptions: Iterable<Subscription>, stepMs: number): void {
-  for (const sub of subscriptions) {
-    sub.leaseExpiresAt += stepMs;
-    for (const p of sub.connection?.pending.values() ?? []) p.deadline += stepMs;
-  }
+/** Moves a subscription's lease end, creation time and ack deadlines by `stepMs` (the wall clock stepped back). */
+export function shiftDeadlines(sub: Subscription, stepMs: number): void {
+  sub.leaseExpiresAt += stepMs;
+  (sub as { createdAt: number }).createdAt += stepMs;
+  for (const p of sub.connection?.pending.values() ?? []) p.deadline += stepMs;
 }
 
-/** The oldest unanswered notification of a subscription that is past its deadline, if any. */
+/** The oldest unanswered notification of a subscription if it is past its deadline. */
 export function overdueAnswer(sub: Subscription, now: number): { id: string; name: string } | undefined {
   const conn = sub.connection;
   if (!conn?.open) return undefined;
-  for (const p of conn.pending.values()) if (p.deadline <= now) return p;
-  return undefined;
+  const first = conn.pending.values().next().value;
+  return first && first.deadline <= now ? first : undefined;
 }
 
 /** A heartbeat frame for one subscription (HUB-HEART-01..03). */

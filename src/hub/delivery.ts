@@ -1,16 +1,27 @@
 /**
- * Frames out to subscriber channels: notifications (tracked until answered), catch-up after a
- * confirmation, and the transport calls themselves, guarded so that one broken transport never
- * stops a broadcast to the others or leaves a change half-applied.
+ * Frames out to subscriber channels: which subscriptions get a broadcast (planned as data),
+ * notifications (tracked until answered), catch-up after a confirmation, and the transport calls
+ * themselves, guarded so that one broken transport never stops a broadcast to the others.
  */
 import { matchEvent, notificationSpelling, type Notification } from '../protocol/index.js';
 import type { HubLog } from './log.js';
-import type { DerivedOpen, TopicContexts } from './open-contexts.js';
+import type { Broadcast } from './context-change.js';
+import type { TopicState } from './topic-state.js';
 import type { Clock, SubscriberChannel } from './ports.js';
 import type { Connection, Subscription } from './subscriptions.js';
 
 /** Unanswered notifications kept per connection; the oldest is forgotten beyond this. */
 const MAX_PENDING_PER_CONNECTION = 1000;
+
+/** One frame for one subscription's connection: a notification under the name it matched. */
+export interface Outgoing {
+  conn: Connection;
+  notification: Notification;
+  /** The event name the subscriber asked for (the frame carries it as hub.event). */
+  as: string;
+  /** Wait for its answer (false for SyncErrors). */
+  track: boolean;
+}
 
 /** How a broadcast treats its notification. */
 export interface BroadcastOptions {
@@ -28,33 +39,39 @@ export class Delivery {
     private readonly ackTimeoutMs: number,
   ) {}
 
-  /** Sends an event to every matching subscriber of the topic; derived opens go to those who lack the source. */
-  broadcast(subscriptions: Iterable<Subscription>, topic: string, canonical: string, notification: Notification, derived: readonly DerivedOpen[] = [], options: BroadcastOptions = {}): void {
-    for (const sub of subscriptions) {
-      if (sub.topic !== topic || sub === options.exclude) continue;
+  /**
+   * The frames a broadcast makes, one per subscription that gets it: the event to every matching
+   * subscriber of the topic, derived opens to those who lack the source. Sends nothing.
+   */
+  plan(subscribers: Iterable<Subscription>, broadcast: Broadcast): Outgoing[] {
+    const { canonical, notification, derived, options } = broadcast;
+    const out: Outgoing[] = [];
+    for (const sub of subscribers) {
+      if (sub === options.exclude) continue;
       const conn = sub.connection;
       if (!conn?.open) continue;
       const deliveredAs = matchEvent(sub.filters, canonical, notificationSpelling(canonical));
       if (deliveredAs) {
-        this.deliver(conn, notification, deliveredAs, options.track ?? true);
+        out.push({ conn, notification, as: deliveredAs, track: options.track ?? true });
         continue;
       }
       for (const d of derived) {
         const as = matchEvent(sub.filters, d.event, d.event);
-        if (as) this.deliver(conn, d.notification, as, true);
+        if (as) out.push({ conn, notification: d.notification, as, track: true });
       }
     }
+    return out;
   }
 
   /** Catch-up after the confirmation: the latest open per anchor type, oldest first (HUB-CTX-06..08). */
-  catchUp(conn: Connection, state: TopicContexts): void {
+  catchUp(conn: Connection, state: TopicState): Outgoing[] {
     const filters = conn.subscription.filters;
     const best = new Map<string, { seq: number; notification: Notification; as: string }>();
     const consider = (type: string, seq: number, notification: Notification, as: string) => {
       const prev = best.get(type);
       if (!prev || prev.seq < seq) best.set(type, { seq, notification, as });
     };
-    for (const ctx of state.record.contexts) {
+    for (const ctx of state.openContexts()) {
       const name = ctx.notification.event['hub.event'];
       const as = matchEvent(filters, name, name);
       if (as) {
@@ -71,7 +88,12 @@ export class Delivery {
       }
     }
     const ordered = [...best.values()].sort((a, b) => a.seq - b.seq);
-    for (const item of ordered) this.deliver(conn, item.notification, item.as, true);
+    return ordered.map((item) => ({ conn, notification: item.notification, as: item.as, track: true }));
+  }
+
+  /** Sends planned frames in order; a tracked one is recorded as pending before it is sent. */
+  dispatch(frames: readonly Outgoing[]): void {
+    for (const f of frames) if (f.conn.open) this.deliver(f.conn, f.notification, f.as, f.track);
   }
 
   private deliver(conn: Connection, notification: Notification, deliveredAs: string, track: boolean): void {

@@ -3,25 +3,37 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
-import { applyEvent, checkChange, describeRequest } from './context-change.js';
-import { earliestDeadline, heartbeatFrame, overdueAnswer, shiftDeadlines } from './deadlines.js';
-import { Delivery, type BroadcastOptions } from './delivery.js';
+import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';
+import { applyEvent, checkChange, describeRequest, type Broadcast, type ChangeOutcome } from './context-change.js';
+import { DeadlineHeap } from './deadline-heap.js';
+import { heartbeatFrame, nextDeadlineOf, overdueAnswer, shiftDeadlines } from './deadlines.js';
+import { Delivery, type Outgoing } from './delivery.js';
 import type { Identity, IdentityRecord, UsersConfig } from './identity.js';
 import { randomToken } from './ids.js';
 import { HubLog, type HubLogEntry } from './log.js';
-import { TopicContexts, type DerivedOpen, type TopicRecord } from './open-contexts.js';
 import { CoalescingWriter } from './persistence.js';
 import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
+import { IDENTITY_KEY, type MalformedRecord } from './records.js';
+import { malformedMessage, restoreState, type RestoredState } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
+import { TopicState, type RecordChanges } from './topic-state.js';
 
 export type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
+
+/** How a connection is taken down: what the subscriber is told, and whether its subscription ends. */
+interface Teardown {
+  /** Close the transport with this code and reason (not when the transport already closed). */
+  close?: { code: number; reason: string };
+  /** Send a denial with this reason before closing (HUB-SUB-13). */
+  denial?: string;
+}
 
 /** The engine. Every door (worker host, leader tab, `tabcast serve`) drives one of these. */
 export class Hub {
@@ -32,10 +44,18 @@ export class Hub {
   private identity?: Promise<Identity>;
   private readonly restoredIdentity?: IdentityRecord;
   private usersSet: boolean;
-  private readonly topics = new Map<string, TopicContexts>();
+  private readonly topics: Map<string, TopicState>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Connections whose channel is open: heartbeats go to these only. */
+  private readonly openConnections = new Set<Connection>();
+  /** Each subscription at its next deadline; each empty topic at its idle deadline. */
+  private readonly subscriptionDeadlines = new DeadlineHeap<Subscription>();
+  private readonly idleTopics = new DeadlineHeap<TopicState>();
   private readonly log = new HubLog();
   private readonly delivery: Delivery;
+  private readonly bounds: HubBounds;
+  private readonly forgotten = { contexts: 0, topics: 0, subscriptions: 0 };
+  private readonly malformed: MalformedRecord[];
   private readonly ackTimeoutMs: number;
   private readonly heartbeatMs: number;
   private readonly defaultLease: number;
@@ -46,10 +66,11 @@ export class Hub {
   private armedAt: number | undefined;
   private unnamedCount = 0;
 
-  private constructor(options: HubOptions, restored: Map<string, unknown>) {
+  private constructor(options: HubOptions, restored: RestoredState) {
     this.clock = options.clock;
     this.lastSeenNow = options.clock.now();
     this.crypto = options.crypto;
+    this.bounds = resolveBounds(options.bounds);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.defaultLease = options.defaultLeaseSeconds ?? 7200;
@@ -60,14 +81,11 @@ export class Hub {
       this.log.emit({ at: this.clock.now(), type: 'storage-error', detail: String(error) });
       options.onStorageError?.(error);
     });
-    for (const [key, value] of restored) {
-      if (key.startsWith('topic:') && value && typeof value === 'object') {
-        const rec = value as TopicRecord;
-        this.topics.set(rec.topic, new TopicContexts(rec));
-      }
-    }
-    this.restoredIdentity = restored.get('identity') as IdentityRecord | undefined;
+    this.topics = restored.topics;
+    this.malformed = restored.malformed;
+    this.restoredIdentity = restored.identity;
     this.usersSet = this.restoredIdentity !== undefined;
+    for (const state of this.topics.values()) this.noteActivity(state);
   }
 
   private loadIdentity(): Promise<Identity> {
@@ -75,14 +93,20 @@ export class Hub {
     return this.identity;
   }
 
-  /** Builds an engine and restores topics, groups, open contexts and content from storage (HUB-PERSIST-07). */
+  /**
+   * Builds an engine and restores topics, groups, open contexts and content from storage
+   * (HUB-PERSIST-07). Stored records are validated: malformed ones are left out and listed in
+   * `inspect().storage.malformed`, or, with `malformedRecords: 'refuse'`, stop the start.
+   */
   static async create(options: HubOptions): Promise<Hub> {
-    return new Hub(options, await options.storage.loadAll());
+    const restored = restoreState(await options.storage.loadAll(), options.clock.now());
+    if (restored.malformed.length > 0 && options.malformedRecords === 'refuse') throw new Error(malformedMessage(restored.malformed));
+    return new Hub(options, restored);
   }
 
   // ---- topics and identity -------------------------------------------------------------
 
-  /** Creates a new unguessable topic (HUB-SEC-02) and persists it. */
+  /** Creates a new unguessable topic (HUB-SEC-02) and persists it. Throws 503 at the topic bound. */
   createTopic(): string {
     const topic = randomToken(this.crypto);
     this.topicState(topic, true);
@@ -99,8 +123,8 @@ export class Hub {
     const identity = await this.loadIdentity();
     const topics = await identity.configure(config);
     this.usersSet = true;
-    for (const t of topics) this.topicState(t, true);
-    await this.writer.mark('identity', () => identity.toRecord());
+    for (const t of topics) this.topicState(t, true, { pinned: true });
+    await this.writer.mark(IDENTITY_KEY, () => identity.toRecord());
   }
 
   /** True when a users file is configured (GetTopic and Bearer checks are on). */
@@ -134,14 +158,15 @@ export class Hub {
 
   // ---- subscriptions -------------------------------------------------------------------
 
-  /** Handles a validated subscribe or unsubscribe request. Throws HubError (400/404). */
+  /** Handles a validated subscribe or unsubscribe request. Throws HubError (400/404/503). */
   handleSubscriptionRequest(req: SubscriptionRequest): SubscribeResult {
     return req.mode === 'unsubscribe' ? this.unsubscribe(req.topic, req.endpoint!) : this.subscribe(req);
   }
 
   /**
    * Creates a subscription, or replaces the events of an existing one when `endpoint` is given
-   * (HUB-SUB-11/12). Throws HubError 400 for unknown events, 404 for an endpoint of another topic.
+   * (HUB-SUB-11/12). Throws HubError 400 for unknown events, 404 for an endpoint of another topic,
+   * 503 when it would create a topic beyond the bound (HUB-BOUND-05).
    */
   subscribe(req: SubscribeInput): SubscribeResult {
     const topic = validateTopic(req.topic);
@@ -163,6 +188,7 @@ export class Hub {
       if (req.subscriberName) sub.name = req.subscriberName;
       if (sub.connection?.open) this.delivery.send(sub.connection.channel, this.confirmation(sub), sub);
     } else {
+      const state = this.topicState(topic, false);
       sub = {
         endpoint: randomToken(this.crypto),
         topic,
@@ -176,8 +202,10 @@ export class Hub {
         createdAt: now,
       };
       this.subscriptions.set(sub.endpoint, sub);
-      this.topicState(topic, false);
+      state.subscribers.add(sub);
+      this.noteActivity(state);
     }
+    this.schedule(sub);
     this.log.emit({ at: now, type: 'subscribe', topic, subscriber: sub.name, detail: text });
     this.rearm();
     return { endpoint: sub.endpoint, topic, events: text, leaseSeconds: lease };
@@ -205,22 +233,19 @@ export class Hub {
     const sub = this.subscriptions.get(endpoint);
     if (!sub) throw notFound('no live subscription at this endpoint');
     const now = this.clock.now();
-    const previous = sub.connection;
-    if (previous?.open) {
-      previous.open = false;
-      previous.pending.clear();
-      this.delivery.closeChannel(previous.channel, 1000, 'replaced by a newer connection to this endpoint');
-    }
+    if (sub.connection) this.teardown(sub.connection, { close: { code: 1000, reason: 'replaced by a newer connection to this endpoint' } });
     const conn: Connection = { subscription: sub, channel, pending: new Map(), open: true };
     sub.connection = conn;
+    this.openConnections.add(conn);
     if (!sub.confirmed) {
       sub.confirmed = true;
       sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
     }
     this.delivery.send(channel, this.confirmation(sub), sub);
     const state = this.topics.get(sub.topic);
-    if (state) this.delivery.catchUp(conn, state);
+    if (state) this.dispatch(this.delivery.catchUp(conn, state));
     if (this.heartbeatMs > 0 && this.nextHeartbeatAt === undefined) this.nextHeartbeatAt = now + this.heartbeatMs;
+    this.schedule(sub);
     this.log.emit({ at: now, type: 'connect', topic: sub.topic, subscriber: sub.name });
     this.rearm();
     return {
@@ -238,16 +263,33 @@ export class Hub {
     };
   }
 
+  /**
+   * Takes a connection down, the one way every path does it (replaced, ended, closed by the peer,
+   * shutdown): no more frames or deadlines for it, then the denial and close the path asks for.
+   */
+  private teardown(conn: Connection, how: Teardown): void {
+    if (!conn.open) return;
+    conn.open = false;
+    conn.pending.clear();
+    this.openConnections.delete(conn);
+    const sub = conn.subscription;
+    if (sub.connection === conn) sub.connection = undefined;
+    if (how.denial !== undefined) this.delivery.send(conn.channel, { 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': how.denial }, sub);
+    if (how.close) this.delivery.closeChannel(conn.channel, how.close.code, how.close.reason);
+  }
+
+  /** Ends a subscription: its connection gets a denial and close 1000, its endpoint is forgotten. */
   private endSubscription(sub: Subscription, reason: string): void {
-    this.subscriptions.delete(sub.endpoint);
-    const conn = sub.connection;
-    if (conn?.open) {
-      conn.open = false;
-      conn.pending.clear();
-      this.delivery.send(conn.channel, { 'hub.mode': 'denied', 'hub.topic': sub.topic, 'hub.events': sub.eventsText, 'hub.reason': reason }, sub);
-      this.delivery.closeChannel(conn.channel, 1000, reason);
-    }
+    if (sub.connection) this.teardown(sub.connection, { denial: reason, close: { code: 1000, reason } });
+    this.forgetSubscription(sub);
     this.log.emit({ at: this.clock.now(), type: 'denied', topic: sub.topic, subscriber: sub.name, detail: reason });
+  }
+
+  private forgetSubscription(sub: Subscription): void {
+    if (this.subscriptions.get(sub.endpoint) === sub) this.subscriptions.delete(sub.endpoint);
+    this.subscriptionDeadlines.remove(sub);
+    const state = this.topics.get(sub.topic);
+    if (state?.subscribers.delete(sub)) this.noteActivity(state);
   }
 
   // ---- frames from subscribers -----------------------------------------------------------
@@ -263,6 +305,7 @@ export class Hub {
     const sub = conn.subscription;
     const now = this.clock.now();
     sub.lastAck = { at: now, status };
+    this.schedule(sub);
     this.log.emit({ at: now, type: 'ack', topic: sub.topic, subscriber: sub.name, eventId: pending.id, event: pending.name, status });
     if (status < 200 || status > 299) {
       this.raiseSyncError(sub, { topic: sub.topic, eventId: pending.id, eventName: pending.name, subscriberName: sub.name, reason: reasonForStatus(status) });
@@ -272,10 +315,8 @@ export class Hub {
 
   private closed(conn: Connection, code: number, endSubscription: boolean): void {
     if (!conn.open) return;
-    conn.open = false;
-    conn.pending.clear();
+    this.teardown(conn, {});
     const sub = conn.subscription;
-    if (sub.connection === conn) sub.connection = undefined;
     const normal = NORMAL_CLOSES.has(code);
     this.log.emit({ at: this.clock.now(), type: 'close', topic: sub.topic, subscriber: sub.name, status: code });
     if (!normal) {
@@ -288,7 +329,8 @@ export class Hub {
         reason: `lost its connection (close code ${code})`,
       });
     }
-    if (normal || endSubscription) this.subscriptions.delete(sub.endpoint);
+    if (normal || endSubscription) this.forgetSubscription(sub);
+    else this.schedule(sub);
     this.rearm();
   }
 
@@ -296,7 +338,7 @@ export class Hub {
 
   /**
    * Request context change (fhircast-spec.md §5). Validates, applies and broadcasts synchronously;
-   * resolves with 202 once the change is durable. Rejects with a HubError (400/404/409/413).
+   * resolves with 202 once the change is durable. Rejects with a HubError (400/404/409/413/503).
    */
   publish(body: unknown, options: { pathTopic?: string } = {}): Promise<PublishResult> {
     let result: { id: string; durable: Promise<void> | undefined };
@@ -318,26 +360,43 @@ export class Hub {
     );
   }
 
+  /** Input → engine → (records, frames): the change is applied, then its records go to the writer and its frames to the channels. */
   private applyChange(body: unknown, pathTopic: string | undefined): { id: string; durable: Promise<void> | undefined } {
-    const change = checkChange(body, pathTopic, this.clock.now());
-    const { topic, notification } = change;
+    const now = this.clock.now();
+    const change = checkChange(body, pathTopic, now);
+    const { topic } = change;
     // A topic is only added once its first change is accepted: refused requests leave no trace (HUB-CHANGE-14).
     const known = this.topics.get(topic);
-    const state = known ?? new TopicContexts({ topic, createdAt: this.clock.now(), seq: 0, contexts: [] });
-    const changed = applyEvent(state, change, {
-      newId: () => randomToken(this.crypto),
-      broadcast: (canonical, n, derived, options) => this.broadcast(topic, canonical, n, derived, options),
-    });
+    if (!known) this.checkRoomForTopic(topic);
+    const state = known ?? new TopicState({ topic, createdAt: now, seq: 0 }, now);
+    const outcome = applyEvent(state, change, { newId: () => randomToken(this.crypto), maxOpenContexts: this.bounds.maxOpenContexts, maxContentBytes: this.bounds.maxContentBytes });
     if (!known) this.topics.set(topic, state);
-    this.log.emit({ at: this.clock.now(), type: 'publish', topic, eventId: notification.id, event: change.name, detail: notification });
-    const durable = changed ? this.persistTopic(state) : undefined;
-    return { id: notification.id, durable };
+    this.noteForgotten(state, outcome);
+    const sent = outcome.broadcasts[0]?.notification ?? change.notification;
+    this.log.emit({ at: now, type: 'publish', topic, eventId: sent.id, event: change.name, detail: sent });
+    const durable = this.persist(outcome.records);
+    for (const b of outcome.broadcasts) this.broadcast(state, b);
+    this.noteActivity(state);
+    return { id: sent.id, durable };
+  }
+
+  private noteForgotten(state: TopicState, outcome: ChangeOutcome): void {
+    for (const ctx of outcome.forgotten) {
+      this.forgotten.contexts++;
+      this.log.emit({ at: this.clock.now(), type: 'forget', topic: state.topic, detail: `open context ${ctx.anchorType}/${ctx.anchorId} forgotten: the topic holds at most ${this.bounds.maxOpenContexts} open contexts` });
+    }
   }
 
   // ---- delivery --------------------------------------------------------------------------
 
-  private broadcast(topic: string, canonical: string, notification: Notification, derived?: readonly DerivedOpen[], options?: BroadcastOptions): void {
-    this.delivery.broadcast(this.subscriptions.values(), topic, canonical, notification, derived, options);
+  private broadcast(state: TopicState, b: Broadcast): void {
+    this.dispatch(this.delivery.plan(state.subscribers, b));
+  }
+
+  /** Hands frames to their channels; each subscription that now waits for an answer is rescheduled. */
+  private dispatch(frames: readonly Outgoing[]): void {
+    this.delivery.dispatch(frames);
+    for (const f of frames) if (f.track) this.schedule(f.conn.subscription);
   }
 
   /** Generates a SyncError to the topic's other subscribers of SyncError (HUB-SYNC-01..05). */
@@ -345,7 +404,8 @@ export class Hub {
     const now = this.clock.now();
     const n = buildSyncError(cause, randomToken(this.crypto), new Date(now).toISOString());
     this.log.emit({ at: now, type: 'syncerror', topic: cause.topic, subscriber: cause.subscriberName, eventId: cause.eventId, event: cause.eventName, detail: n });
-    this.broadcast(cause.topic, 'SyncError', n, [], { track: false, exclude: about });
+    const state = this.topics.get(cause.topic);
+    if (state) this.broadcast(state, { canonical: 'SyncError', notification: n, derived: [], options: { track: false, exclude: about } });
   }
 
   // ---- get context -----------------------------------------------------------------------
@@ -358,12 +418,19 @@ export class Hub {
 
   // ---- time ------------------------------------------------------------------------------
 
-  /** The earliest deadline (ms) the door should call `tick()` at, if any. */
+  /** The earliest deadline (ms) the door should call `tick()` at, if any. O(1): the heaps hold them. */
   nextDeadline(): number | undefined {
-    return earliestDeadline(this.subscriptions.values(), this.nextHeartbeatAt);
+    let min = Number.POSITIVE_INFINITY;
+    const sub = this.subscriptionDeadlines.peek();
+    if (sub) min = sub.dueAt!;
+    const idle = this.idleTopics.peek();
+    if (idle) min = Math.min(min, idle.dueAt!);
+    // Heartbeats only while a channel is open: with nobody connected the hub has nothing to wake for.
+    if (this.openConnections.size > 0 && this.nextHeartbeatAt !== undefined) min = Math.min(min, this.nextHeartbeatAt);
+    return Number.isFinite(min) ? min : undefined;
   }
 
-  /** Runs everything due at the clock's current time: ack timeouts, lease expiry, heartbeats. */
+  /** Runs everything due at the clock's current time: ack timeouts, lease expiry, connect deadlines, heartbeats, idle topics. */
   tick(): void {
     this.followClockSteps();
     const now = this.clock.now();
@@ -372,45 +439,72 @@ export class Hub {
       this.sendHeartbeats(now);
       this.nextHeartbeatAt = now + this.heartbeatMs;
     }
-    // Deleting the visited entry while iterating a Map is safe: ended subscriptions are not revisited.
-    for (const sub of this.subscriptions.values()) {
-      const overdue = overdueAnswer(sub, now);
-      if (overdue) {
-        // HUB-SYNC-06/07: report the silence, then unsubscribe the silent subscriber.
-        this.raiseSyncError(sub, {
-          topic: sub.topic,
-          eventId: overdue.id,
-          eventName: overdue.name,
-          subscriberName: sub.name,
-          reason: `did not answer within ${this.ackTimeoutMs / 1000} s`,
-        });
-        this.endSubscription(sub, `no answer to event ${overdue.id} within ${this.ackTimeoutMs / 1000} s`);
-        continue;
-      }
-      if (sub.leaseExpiresAt > now) continue;
-      if (sub.autoRenew) sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
-      else this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
+    for (let sub = this.subscriptionDeadlines.peek(); sub && sub.dueAt! <= now; sub = this.subscriptionDeadlines.peek()) {
+      this.subscriptionDeadlines.remove(sub);
+      this.runDeadlines(sub, now);
+    }
+    for (let state = this.idleTopics.peek(); state && state.dueAt! <= now; state = this.idleTopics.peek()) {
+      this.idleTopics.remove(state);
+      this.forgetIfIdle(state, now);
     }
     this.armedAt = undefined; // always re-report: the door's timer has fired
     this.rearm();
   }
 
-  private sendHeartbeats(now: number): void {
-    for (const sub of this.subscriptions.values()) {
-      if (sub.connection?.open) this.delivery.send(sub.connection.channel, heartbeatFrame(sub.topic, now, this.heartbeatMs, this.crypto), sub);
+  private runDeadlines(sub: Subscription, now: number): void {
+    const overdue = overdueAnswer(sub, now);
+    if (overdue) {
+      // HUB-SYNC-06/07: report the silence, then unsubscribe the silent subscriber.
+      this.raiseSyncError(sub, { topic: sub.topic, eventId: overdue.id, eventName: overdue.name, subscriberName: sub.name, reason: `did not answer within ${this.ackTimeoutMs / 1000} s` });
+      this.endSubscription(sub, `no answer to event ${overdue.id} within ${this.ackTimeoutMs / 1000} s`);
+      return;
     }
+    if (!sub.confirmed && sub.createdAt + this.bounds.connectTimeoutMs <= now) {
+      this.forgotten.subscriptions++;
+      this.endSubscription(sub, `no connection to the endpoint within ${this.bounds.connectTimeoutMs / 1000} s of the subscription`);
+      return;
+    }
+    if (sub.leaseExpiresAt <= now) {
+      if (!sub.autoRenew) {
+        this.endSubscription(sub, `lease of ${sub.leaseSeconds} s expired`);
+        return;
+      }
+      sub.leaseExpiresAt = now + sub.leaseSeconds * 1000;
+    }
+    this.schedule(sub);
+  }
+
+  private sendHeartbeats(now: number): void {
+    for (const conn of this.openConnections) {
+      const sub = conn.subscription;
+      this.delivery.send(conn.channel, heartbeatFrame(sub.topic, now, this.heartbeatMs, this.crypto), sub);
+    }
+  }
+
+  /** Puts a live subscription in the deadline heap at its next deadline. */
+  private schedule(sub: Subscription): void {
+    if (this.subscriptions.get(sub.endpoint) !== sub) return;
+    this.subscriptionDeadlines.set(sub, nextDeadlineOf(sub, this.bounds.connectTimeoutMs));
   }
 
   /**
    * Deadlines are wall-clock times. When the clock steps back (NTP, VM resume, a user changing the
-   * time) they move back with it, so acks, heartbeats and leases still fire on time.
+   * time) they move back with it, so acks, heartbeats and leases still fire on time. This is the
+   * one path that visits every subscription, and it runs only when the clock stepped back.
    */
   private followClockSteps(): void {
     const now = this.clock.now();
     const step = now - this.lastSeenNow;
     this.lastSeenNow = now;
     if (step >= 0) return;
-    shiftDeadlines(this.subscriptions.values(), step);
+    for (const sub of this.subscriptions.values()) {
+      shiftDeadlines(sub, step);
+      this.schedule(sub);
+    }
+    for (const state of [...this.idleTopics.all()]) {
+      state.lastActiveAt += step;
+      this.idleTopics.set(state, state.dueAt! + step);
+    }
     if (this.nextHeartbeatAt !== undefined) this.nextHeartbeatAt += step;
   }
 
@@ -421,20 +515,59 @@ export class Hub {
     this.onWake?.(at);
   }
 
-  // ---- persistence, observation, shutdown ---------------------------------------------------
+  // ---- topics: creation, activity, idle forgetting (HUB-BOUND-05) ----------------------------
 
-  private topicState(topic: string, persist: boolean): TopicContexts {
+  private topicState(topic: string, persist: boolean, options: { pinned?: boolean } = {}): TopicState {
     let state = this.topics.get(topic);
     if (!state) {
-      state = new TopicContexts({ topic, createdAt: this.clock.now(), seq: 0, contexts: [] });
+      if (!options.pinned) this.checkRoomForTopic(topic);
+      const now = this.clock.now();
+      state = new TopicState({ topic, createdAt: now, seq: 0 }, now);
       this.topics.set(topic, state);
-      if (persist) void this.persistTopic(state).catch(() => undefined);
+      if (persist) {
+        const records: RecordChanges = new Map();
+        state.touchHeader(records);
+        void this.persist(records)?.catch(() => undefined);
+      }
     }
+    if (options.pinned) state.pinned = true;
+    this.noteActivity(state);
     return state;
   }
 
-  private persistTopic(state: TopicContexts): Promise<void> {
-    return this.writer.mark(`topic:${state.record.topic}`, () => structuredCloneJson(state.record));
+  private checkRoomForTopic(topic: string): void {
+    if (this.topics.size < this.bounds.maxTopics) return;
+    this.log.emit({ at: this.clock.now(), type: 'reject', status: 503, topic, detail: `topic bound of ${this.bounds.maxTopics} reached` });
+    throw atCapacity(`this hub holds ${this.bounds.maxTopics} topics, its limit; it cannot take a new topic until idle ones are forgotten (after ${this.bounds.idleTopicMs / 3_600_000} h without subscribers or open contexts)`);
+  }
+
+  /** Restarts a topic's idle clock; an empty topic waits in the idle heap to be forgotten. */
+  private noteActivity(state: TopicState): void {
+    state.lastActiveAt = this.clock.now();
+    if (state.empty && !state.pinned) this.idleTopics.set(state, state.lastActiveAt + this.bounds.idleTopicMs);
+    else this.idleTopics.remove(state);
+  }
+
+  private forgetIfIdle(state: TopicState, now: number): void {
+    if (this.topics.get(state.topic) !== state || !state.empty || state.pinned) return;
+    const due = state.lastActiveAt + this.bounds.idleTopicMs;
+    if (due > now) {
+      this.idleTopics.set(state, due);
+      return;
+    }
+    this.topics.delete(state.topic);
+    this.forgotten.topics++;
+    const records: RecordChanges = new Map();
+    state.forget(records);
+    void this.persist(records)?.catch(() => undefined);
+    this.log.emit({ at: now, type: 'forget', topic: state.topic, detail: `topic forgotten after ${this.bounds.idleTopicMs / 3_600_000} h without subscribers or open contexts` });
+  }
+
+  // ---- persistence, observation, shutdown ---------------------------------------------------
+
+  /** Hands a change's records to the writer; resolves once they are durable (undefined when there are none). */
+  private persist(records: RecordChanges): Promise<void> | undefined {
+    return records.size === 0 ? undefined : this.writer.markAll(records);
   }
 
   /** Resolves when every accepted change is durable. */
@@ -447,9 +580,9 @@ export class Hub {
     return this.log.subscribe(listener);
   }
 
-  /** A read-only view of topics, subscribers and open contexts. */
+  /** A read-only view of topics, subscribers, open contexts, the bounds in force and what they forgot. */
   inspect(): HubSnapshot {
-    return takeSnapshot(this.topics.values(), [...this.subscriptions.values()], this.writer.failure, this.clock.now());
+    return takeSnapshot(this.topics.values(), { failure: this.writer.failure, malformed: this.malformed }, { bounds: this.bounds, forgotten: this.forgotten }, this.clock.now());
   }
 
   /**
@@ -457,14 +590,9 @@ export class Hub {
    * is written. Subscriptions end (they do not survive a restart).
    */
   async shutdown(code = 1001): Promise<void> {
-    for (const sub of this.subscriptions.values()) {
-      const conn = sub.connection;
-      if (conn?.open) {
-        conn.open = false;
-        this.delivery.closeChannel(conn.channel, code, 'hub shutting down');
-      }
-    }
-    this.subscriptions.clear();
+    for (const conn of [...this.openConnections]) this.teardown(conn, { close: { code, reason: 'hub shutting down' } });
+    for (const sub of [...this.subscriptions.values()]) this.forgetSubscription(sub);
+    for (const state of [...this.idleTopics.all()]) this.idleTopics.remove(state);
     this.nextHeartbeatAt = undefined;
     this.rearm();
     await this.flush();

@@ -4,3 +4,5 @@ export type { HubLogEntry } from './log.js';
 export { validateUsersConfig, type UsersConfig } from './identity.js';
 export { randomToken, TOKEN_BITS } from './ids.js';
 export { buildSyncError, type SyncErrorCause } from './sync-errors.js';
+export { DEFAULT_BOUNDS, type HubBounds } from './bounds.js';
+export type { MalformedRecord } from './records.js';

@@ -3,7 +3,7 @@
 /** One log entry. `detail` holds the notification or a reason. */
 export interface HubLogEntry {
   at: number;
-  type: 'subscribe' | 'connect' | 'close' | 'denied' | 'publish' | 'reject' | 'ack' | 'syncerror' | 'storage-error';
+  type: 'subscribe' | 'connect' | 'close' | 'denied' | 'publish' | 'reject' | 'ack' | 'syncerror' | 'storage-error' | 'forget';
   topic?: string;
   subscriber?: string;
   eventId?: string;

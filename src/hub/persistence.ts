@@ -20,11 +20,6 @@ export class CoalescingWriter {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  /** The last write error, if the last write failed. */
-  get lastError(): unknown {
-    return this.failure?.error;
-  }
-
   /** Marks a key as changed; the promise resolves once its new value is durable. */
   mark(key: string, produce: RecordProducer): Promise<void> {
     this.dirty.set(key, produce);
@@ -34,6 +29,13 @@ export class CoalescingWriter {
       this.pending = this.chain.then(() => this.flushDirty());
     }
     return this.pending;
+  }
+
+  /** Marks every record of one change; the promise resolves once all of them are durable. */
+  markAll(records: ReadonlyMap<string, RecordProducer>): Promise<void> {
+    let done: Promise<void> = Promise.resolve();
+    for (const [key, produce] of records) done = this.mark(key, produce);
+    return done;
   }
 
   /** Resolves when everything marked so far is durable (or has failed). */

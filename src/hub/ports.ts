@@ -18,12 +18,15 @@ export interface CryptoSource {
 }
 
 /**
- * Durable key-value storage. `writeBatch` applies all changes atomically (a value of `undefined`
- * deletes the key) and resolves once they are durable.
+ * Durable key-value storage of the engine's per-key records (keys and values: `records.ts`).
+ * `writeBatch` applies all changes atomically (a value of `undefined` deletes the key) and resolves
+ * once they are durable. A change hands over only the records it touched.
  */
 export interface HubStorage {
   loadAll(): Promise<Map<string, unknown>>;
   writeBatch(changes: ReadonlyMap<string, unknown>): Promise<void>;
+  /** Releases the store (files, handles); the door calls it after the engine's shutdown. Optional. */
+  close?(): Promise<void>;
 }
 
 /** The hub's side of one subscriber connection (a WebSocket, a MessagePort, an in-page shim). */

@@ -1,5 +1,6 @@
 /** Subscriptions and their live connections, keyed by (topic, endpoint). */
 import { filterText, parseEventFilter, badRequest, type EventFilter } from '../protocol/index.js';
+import type { Scheduled } from './deadline-heap.js';
 import type { SubscriberChannel } from './ports.js';
 
 /** A notification waiting for its answer. */
@@ -20,8 +21,8 @@ export interface Connection {
   open: boolean;
 }
 
-/** One subscription. */
-export interface Subscription {
+/** One subscription; it waits in the engine's deadline heap for its next deadline. */
+export interface Subscription extends Scheduled {
   readonly endpoint: string;
   readonly topic: string;
   filters: EventFilter[];

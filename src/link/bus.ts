@@ -5,9 +5,12 @@
  */
 import { BUS_NAME, type Link } from './messages.js';
 
-/** What travels on the bus. `c` = control (Comlink), `e` = events; the rest is host discovery. */
+/**
+ * What travels on the bus. `c` = control (Comlink, sealed: see sealed-link.ts), `e` = events,
+ * `key` = the one-time rendezvous that opens a session; the rest is host discovery.
+ */
 export interface BusMessage {
-  k: 'c' | 'e' | 'find' | 'here' | 'up';
+  k: 'c' | 'e' | 'find' | 'here' | 'up' | 'key';
   from: string;
   to?: string;
   d?: unknown;

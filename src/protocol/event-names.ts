@@ -22,6 +22,12 @@ export function legacyAlias(lower: string): string | undefined {
 const SUBSCRIBE_ONLY = new Set(['heartbeat']);
 
 const REVERSE_DOMAIN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$/;
+
+/**
+ * Longest event name the hub accepts, in characters (HUB-SEC-11). Catalog names are under 40;
+ * the bound keeps a client from making the hub hold (and log, and echo) megabytes per name.
+ */
+export const MAX_EVENT_NAME_LENGTH = 256;
 const RESOURCE_EVENT = /^([A-Za-z]+)-(open|close|update|select)$/i;
 
 /** A recognised event name. */
@@ -33,6 +39,7 @@ export interface ResolvedEvent {
   legacy?: string;
 }
 
+// Bounded: keys are R4 resource types (a fixed list) times four verbs.
 const generatedDefinitions = new Map<string, EventDefinition>();
 
 function resourceEventDefinition(type: string, verb: string): EventDefinition {
@@ -52,11 +59,14 @@ function resourceEventDefinition(type: string, verb: string): EventDefinition {
   return def;
 }
 
-const organisationDefinitions = new Map<string, EventDefinition>();
-
-/** Recognises an event name for publishing, or returns undefined when the hub does not know it. */
+/**
+ * Recognises an event name for publishing, or returns undefined when the hub does not know it or
+ * it is longer than MAX_EVENT_NAME_LENGTH. Nothing is remembered: organisation names come from
+ * clients, and a cache of them grew with every request, refused ones included (HUB-SEC-11).
+ */
 export function resolveEventName(raw: string): ResolvedEvent | undefined {
   const name = raw.trim();
+  if (name.length > MAX_EVENT_NAME_LENGTH) return undefined;
   const lower = name.toLowerCase();
   const fromCatalog = catalogEvent(lower);
   if (fromCatalog) return { name: fromCatalog.name, definition: fromCatalog };
@@ -76,13 +86,8 @@ export function resolveEventName(raw: string): ResolvedEvent | undefined {
     return { name: def.name, definition: def };
   }
   if (REVERSE_DOMAIN.test(name)) {
-    let def = organisationDefinitions.get(lower);
-    if (!def) {
-      // Organisation events carry no context rules and never change state.
-      def = { name, kind: 'custom', keys: [], catalog: false };
-      organisationDefinitions.set(lower, def);
-    }
-    return { name, definition: def };
+    // Organisation events carry no context rules and never change state; a definition is two words.
+    return { name, definition: { name, kind: 'custom', keys: [], catalog: false } };
   }
   return undefined;
 }

@@ -3,7 +3,13 @@
  * (fhircast-spec.md §3.1, HUB-TOLERANT-01/02/03). Errors are 400s whose text names the parameter.
  */
 import { badRequest, HubError } from './outcome.js';
+import { MAX_EVENT_NAME_LENGTH } from './event-names.js';
 import { validateTopic } from './topic.js';
+
+/** Most `hub.events` entries one subscription may list (HUB-SEC-11); the catalog has far fewer. */
+export const MAX_EVENTS_PER_SUBSCRIPTION = 256;
+/** Longest `subscriber.name`, in characters (HUB-SEC-11): it is kept for the whole lease. */
+export const MAX_SUBSCRIBER_NAME_LENGTH = 256;
 
 /** A validated subscription request. */
 export interface SubscriptionRequest {
@@ -60,6 +66,7 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
     throw badRequest(`hub.channel.type ${JSON.stringify(channelType)} is not supported: STU3 hubs offer websocket only`, 'not-supported');
   }
   const topic = validateTopic(params['hub.topic']);
+  checkNameLimit(params['subscriber.name']);
   const endpoint = asText('hub.channel.endpoint', params['hub.channel.endpoint']) || undefined;
   const subscriberName = asText('subscriber.name', params['subscriber.name']) || undefined;
 
@@ -82,10 +89,29 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
   }
   events = events.map((e) => e.trim()).filter((e) => e !== '');
   if (events.length === 0) throw badRequest('hub.events is missing or empty: name the events to subscribe to', 'required');
+  checkEventLimits(events);
 
   const leaseRaw = params['hub.lease_seconds'] ?? params['hub.lease'];
   const leaseSeconds = leaseRaw === undefined || leaseRaw === null || leaseRaw === '' ? undefined : parseLease(leaseRaw);
   return { mode, topic, events, leaseSeconds, endpoint, subscriberName };
+}
+
+/** Refuses (400) a subscriber.name longer than the hub keeps for a whole lease (HUB-SEC-11). */
+function checkNameLimit(raw: unknown): void {
+  if (typeof raw === 'string' && raw.trim().length > MAX_SUBSCRIBER_NAME_LENGTH) {
+    throw badRequest(`subscriber.name is longer than ${MAX_SUBSCRIBER_NAME_LENGTH} characters`, 'value');
+  }
+}
+
+/** Refuses (400) an event list longer than the hub keeps, or a name longer than any it knows (HUB-SEC-11). */
+function checkEventLimits(events: readonly string[]): void {
+  if (events.length > MAX_EVENTS_PER_SUBSCRIPTION) {
+    throw badRequest(`hub.events lists ${events.length} entries; at most ${MAX_EVENTS_PER_SUBSCRIPTION} are accepted`, 'value');
+  }
+  const long = events.find((e) => e.length > MAX_EVENT_NAME_LENGTH);
+  if (long !== undefined) {
+    throw badRequest(`hub.events has an entry longer than ${MAX_EVENT_NAME_LENGTH} characters (starting ${JSON.stringify(long.slice(0, 40))})`, 'value');
+  }
 }
 
 export { HubError };

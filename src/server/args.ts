@@ -8,9 +8,22 @@ export interface ServeArgs {
   ackTimeoutMs: number;
   heartbeatMs: number;
   usersFile?: string;
-  dataFile?: string;
+  /** Directory of the LMDB store (`--data DIR`). */
+  dataDir?: string;
+  /** Bounds on state (HUB-BOUND-03..06); absent ones take the engine's defaults. */
+  maxOpenContexts?: number;
+  maxContentBytes?: number;
+  maxTopics?: number;
+  idleTopicMs?: number;
+  connectTimeoutMs?: number;
   allowOrigins: string[];
   maxConnections?: number;
+  /** Further Host names the hub answers to (HUB-SEC-12). */
+  allowHosts?: string[];
+  /** Open connections per remote address (HUB-SEC-14). */
+  maxConnectionsPerIp?: number;
+  /** Never-connected subscriptions per remote address (HUB-SEC-14). */
+  maxUnconnectedPerIp?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
   publicUrl?: string;
 }
@@ -35,9 +48,28 @@ export const USAGE = `Usage: tabcast serve [options]
   --ack-timeout-ms N      wait N ms for a subscriber's answer, 0 = never time out (default 10000)
   --heartbeat-ms N        heartbeat period in ms, 0 = no heartbeats (default 10000)
   --users FILE            users file {"secret": "...", "groups": [["user1", "user2"], ...]}
-  --data FILE             keep topics, open contexts and content in FILE across restarts
+  --data DIR              keep topics, open contexts and content in directory DIR
+                          (LMDB) across restarts; each change is on disk before its 202
+  --max-open-contexts N   open contexts per topic; the next open forgets the least
+                          recently opened one that is not current (default 100)
+  --max-content-bytes N   shared content per open context, in bytes of JSON; an update
+                          past it gets 413 (default 4194304)
+  --max-topics N          topics the hub holds; a request that would create one more
+                          gets 503 (default 10000)
+  --idle-topic-ms N       forget a topic with no subscriber and no open context after
+                          N ms without activity (default 86400000, 24 h)
+  --connect-timeout-ms N  end a subscription whose WebSocket is not opened within N ms
+                          of its 202 (default 60000)
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)
   --max-connections N     refuse TCP connections beyond N
+  --allow-host NAME       also answer to Host NAME (repeatable); any other name than the
+                          bound host, localhost and the --public-url host gets 421
+                          (the DNS-rebinding defence)
+  --max-connections-per-ip N
+                          open connections one remote address may hold (default 64)
+  --max-unconnected-per-ip N
+                          subscriptions never connected one remote address may hold;
+                          beyond it, 429 with Retry-After (default 100)
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
                           https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
                           there; the proxy must forward that same path here
@@ -96,7 +128,31 @@ const FLAGS: Record<string, Setter> = {
     a.usersFile = v;
   },
   '--data': (a, v) => {
-    a.dataFile = v;
+    a.dataDir = v;
+  },
+  '--max-open-contexts': (a, v, f) => {
+    a.maxOpenContexts = integer(v, f, 1, 1_000_000);
+  },
+  '--max-content-bytes': (a, v, f) => {
+    a.maxContentBytes = integer(v, f, 1, 2_000_000_000);
+  },
+  '--max-topics': (a, v, f) => {
+    a.maxTopics = integer(v, f, 1, 100_000_000);
+  },
+  '--idle-topic-ms': (a, v, f) => {
+    a.idleTopicMs = integer(v, f, 1, 2_000_000_000_000);
+  },
+  '--connect-timeout-ms': (a, v, f) => {
+    a.connectTimeoutMs = integer(v, f, 1, 2_000_000_000);
+  },
+  '--allow-host': (a, v, f) => {
+    (a.allowHosts ??= []).push(hostNameArg(v, f));
+  },
+  '--max-connections-per-ip': (a, v, f) => {
+    a.maxConnectionsPerIp = integer(v, f, 1, 1_000_000);
+  },
+  '--max-unconnected-per-ip': (a, v, f) => {
+    a.maxUnconnectedPerIp = integer(v, f, 1, 1_000_000);
   },
   '--allow-origin': (a, v, f) => {
     a.allowOrigins.push(origin(v, f));
@@ -122,6 +178,14 @@ function hubPath(value: string, flag: string): string {
     throw new UsageError(`${flag} must be an absolute URL path such as /fhircast/hub, got ${JSON.stringify(value)}`);
   }
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/** A bare host name or IP literal, as the Host header names it (no scheme, port or path). */
+function hostNameArg(value: string, flag: string): string {
+  if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+|[0-9A-Fa-f:]+)$/.test(value)) {
+    throw new UsageError(`${flag} must be a host name such as hub.lan (no scheme, port or path), got ${JSON.stringify(value)}`);
+  }
+  return value.toLowerCase();
 }
 
 /** An absolute http(s) URL without query, fragment or credentials, normalised without a trailing slash. */

@@ -3,7 +3,7 @@
  * bin/tabcast.js imports; nothing runs on import.
  */
 import { resolve } from 'node:path';
-import { fileStorage } from '../adapters/file-storage.js';
+import { lmdbStorage } from '../adapters/lmdb-storage.js';
 import { memoryStorage } from '../adapters/memory-storage.js';
 import { parseCommandLine, USAGE, UsageError } from './args.js';
 import { startServer } from './index.js';
@@ -46,9 +46,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       ackTimeoutMs: args.ackTimeoutMs,
       heartbeatMs: args.heartbeatMs,
       users,
-      storage: args.dataFile === undefined ? memoryStorage() : fileStorage(resolve(args.dataFile)),
+      storage: args.dataDir === undefined ? memoryStorage() : lmdbStorage(resolve(args.dataDir)),
+      bounds: { maxOpenContexts: args.maxOpenContexts, maxContentBytes: args.maxContentBytes, maxTopics: args.maxTopics, idleTopicMs: args.idleTopicMs, connectTimeoutMs: args.connectTimeoutMs },
       allowOrigins: args.allowOrigins,
       maxConnections: args.maxConnections,
+      allowHosts: args.allowHosts,
+      maxConnectionsPerIp: args.maxConnectionsPerIp,
+      maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       publicUrl: args.publicUrl,
       log: io.err,
     });

@@ -1,5 +1,7 @@
 /** Node's http request/response ↔ the fetch-API Request/Response the wire speaks. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { retryLater } from '../wire/index.js';
+import type { BodyAccount } from './body-budget.js';
 
 /** Methods Node accepts but the fetch API refuses to build a Request with. */
 const UNFETCHABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -28,7 +30,7 @@ export function isFetchableMethod(method: string): boolean {
  * its limit. Given a base instead of the checked URL (`requestUrl`), it throws on an invalid
  * target; it also throws for a method `isFetchableMethod` refuses.
  */
-export function toFetchRequest(req: IncomingMessage, target: URL | string): Request {
+export function toFetchRequest(req: IncomingMessage, target: URL | string, account?: BodyAccount): Request {
   const url = typeof target === 'string' ? new URL(req.url ?? '/', target) : target;
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -37,19 +39,26 @@ export function toFetchRequest(req: IncomingMessage, target: URL | string): Requ
   }
   const method = req.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
-  return new Request(url, { method, headers, body: bodyStream(req), duplex: 'half' } as RequestInit);
+  return new Request(url, { method, headers, body: bodyStream(req, account), duplex: 'half' } as RequestInit);
 }
 
 /**
  * A pull-based stream over the request: data is read only as the wire asks for it. When the wire
- * cancels (body over the limit) the rest is discarded as it arrives, never buffered.
+ * cancels (body over the limit) the rest is discarded as it arrives, never buffered. A chunk the
+ * shared budget of bodies in flight cannot take fails the read with a 503 (HUB-SEC-14).
  */
-function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+function bodyStream(req: IncomingMessage, account: BodyAccount | undefined): ReadableStream<Uint8Array> {
   let done = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       req.on('data', (chunk: Buffer) => {
         if (done) return;
+        if (account && !account.take(chunk.byteLength)) {
+          done = true;
+          controller.error(retryLater(503, 'the hub is reading too many request bodies at once: retry shortly', 1));
+          req.resume();
+          return;
+        }
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) req.pause();
       });

@@ -3,13 +3,18 @@
  * the FHIRcast work. Defaults for every port (clock, crypto, storage) live here, at the door.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Hub, type Clock, type HubStorage, type UsersConfig } from '../hub/index.js';
+import { Hub, type Clock, type HubBounds, type HubStorage, type UsersConfig } from '../hub/index.js';
 import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
 import { badRequest, tooLarge } from '../protocol/index.js';
 import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
+import { bodyBudget, DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
+import { hostCheck, MISDIRECTED_HEAD } from './host-check.js';
+import { applyTimeouts, checkingIntervalMs, limitConnectionsPerAddress, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from './peer-limits.js';
+import { unconnectedCap, DEFAULT_MAX_UNCONNECTED_PER_IP } from './unconnected-cap.js';
+import { endpointIdFromUrl, hubLocation } from '../wire/endpoints.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
 
@@ -19,14 +24,30 @@ export interface ServerOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default 5200. */
   port?: number;
+  /** Further names the hub answers to besides its bound host, `localhost` and the publicUrl host (HUB-SEC-12). */
+  allowHosts?: readonly string[];
+  /** Open connections per remote address (HUB-SEC-14). Default 64. */
+  maxConnectionsPerIp?: number;
+  /** Request headers must arrive within this long (HUB-SEC-14). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A whole request must arrive within this long (HUB-SEC-14). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Bytes of request bodies held at once over all requests; beyond it, 503 (HUB-SEC-14). Default 64 MiB. */
+  bodyBytesInFlight?: number;
+  /** Never-connected subscriptions per remote address; beyond it, 429 (HUB-SEC-14). Default 100. */
+  maxUnconnectedPerIp?: number;
+  /** Unsent bytes per subscriber socket before it is closed with 1013 (HUB-SEC-13). Default 4 MiB. */
+  socketBufferBudgetBytes?: number;
   /** Path of hub.url. Default /fhircast/hub. */
   path?: string;
   ackTimeoutMs?: number;
   heartbeatMs?: number;
   /** A validated users file: GetTopic and Bearer checks are on (HUB-ID). */
   users?: UsersConfig;
-  /** Where state persists. Default: memory only. */
+  /** Where state persists. Default: memory only. Closed by `close()`. */
   storage?: HubStorage;
+  /** Bounds on state (HUB-BOUND-03..06); each missing one takes the engine's default. */
+  bounds?: Partial<HubBounds>;
   /** Origins that get CORS headers, compared exactly (HUB-SEC-06). */
   allowOrigins?: readonly string[];
   maxConnections?: number;
@@ -70,14 +91,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clock = options.clock ?? systemClock;
   let hub: Hub | undefined;
   const driver = timerDriver(() => hub?.tick(), clock);
+  const storage = options.storage ?? memoryStorage();
   hub = await Hub.create({
     clock,
     crypto: webCrypto,
-    storage: options.storage ?? memoryStorage(),
+    storage,
     ackTimeoutMs: options.ackTimeoutMs,
     heartbeatMs,
+    bounds: options.bounds,
+    // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
+    malformedRecords: 'refuse',
     onWake: driver.onWake,
     onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+  }).catch(async (error: unknown) => {
+    await storage.close?.().catch(() => undefined);
+    throw error;
   });
   const engine = hub;
   if (options.users) await engine.configureUsers(options.users);
@@ -86,11 +114,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let wire: WireHandler | undefined;
   let sockets: SocketDoor | undefined;
   let base = '';
-  const server = createServer((req, res) => void respond(req, res));
+  const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS };
+  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(timeouts) }, (req, res) => void respond(req, res));
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  applyTimeouts(server, timeouts);
+  limitConnectionsPerAddress(server, options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
+  const ownName = hostCheck({ bindHost: host, publicUrl: options.publicUrl, allowHosts: options.allowHosts });
+  const bodies = bodyBudget(options.bodyBytesInFlight ?? DEFAULT_BODY_BYTES_IN_FLIGHT);
+  const unconnected = unconnectedCap(options.maxUnconnectedPerIp ?? DEFAULT_MAX_UNCONNECTED_PER_IP, (id) => engine.hasEndpoint(id));
+  const clientOf = new WeakMap<Request, string>();
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      if (!ownName(req.headers.host)) {
+        // DNS rebinding: a page whose own name resolves here; no body, no CORS, nothing read (HUB-SEC-12).
+        res.writeHead(421, { connection: 'close', 'content-length': '0' }).end();
+        return;
+      }
       const cors = corsFor(allowed, req.method ?? 'GET', header(req, 'origin'), header(req, 'access-control-request-method'));
       if (cors.answerPreflight) {
         res.writeHead(204, cors.headers).end();
@@ -112,7 +152,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await sendResponse(res, await refuseMethod(wire!, url, method), cors.headers);
         return;
       }
-      const request = toFetchRequest(req, url);
+      const account = bodies.account();
+      res.once('close', () => account.release());
+      const request = toFetchRequest(req, url, account);
+      clientOf.set(request, req.socket.remoteAddress ?? 'unknown');
       await sendResponse(res, await wire!.handle(request), cors.headers);
       await discardUnreadBody(request);
     } catch (error) {
@@ -125,6 +168,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       driver.stop();
+      void storage.close?.().catch(() => undefined);
       reject(new Error(listenFailure(error, host, options.port ?? 5200)));
     };
     server.once('error', failed);
@@ -135,14 +179,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       wire = createWireHandler(engine, {
         hubUrl: options.publicUrl ?? `${base}${path}`,
+        admitSubscription: (request) => unconnected.admit(clientOf.get(request) ?? 'unknown'),
+        onSubscribed: (request, endpointId) => unconnected.subscribed(clientOf.get(request) ?? 'unknown', endpointId),
         bodyLimitBytes: limit,
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
       });
-      sockets = socketDoor(wire, base, heartbeatMs, log);
+      const location = hubLocation(wire.hubUrl);
+      sockets = socketDoor(wire, base, heartbeatMs, log, {
+        bufferBudgetBytes: options.socketBufferBudgetBytes,
+        onAccepted: (url) => {
+          const id = endpointIdFromUrl(location, url);
+          if (id !== undefined) unconnected.settled(id);
+        },
+      });
       resolve();
     });
   });
-  server.on('upgrade', (req, socket, head) => sockets!.upgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    if (ownName(req.headers.host)) return sockets!.upgrade(req, socket, head);
+    socket.on('error', () => undefined);
+    socket.end(MISDIRECTED_HEAD);
+  });
   server.on('error', (error) => log(`tabcast: server error: ${error.message}`));
 
   let closing: Promise<void> | undefined;
@@ -158,6 +215,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         server.closeAllConnections();
         await stopped;
         driver.stop();
+        await storage.close?.();
       })();
       return closing;
     },

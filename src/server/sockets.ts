@@ -3,6 +3,7 @@
  * go to the wire's handle, and dead peers are found with ping/pong.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ConnectionHandle } from '../hub/index.js';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { WireHandler } from '../wire/index.js';
@@ -15,11 +16,25 @@ export interface SocketDoor {
   drain(timeoutMs: number): Promise<void>;
 }
 
+/** Unsent bytes a subscriber socket may hold before it counts as a failed delivery (HUB-SEC-13). */
+export const DEFAULT_SOCKET_BUFFER_BUDGET_BYTES = 4 * 1024 * 1024;
+/** "Try again later" (RFC 6455 §7.4.1): the close code of a subscriber too slow to keep up. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** Optional settings of the socket door. */
+export interface SocketDoorOptions {
+  /** Unsent bytes per socket before it is closed with 1013 (default 4 MiB). */
+  bufferBudgetBytes?: number;
+  /** Told of each socket attached to a live endpoint, by the endpoint's URL. */
+  onAccepted?: (url: string) => void;
+}
+
 /**
  * Builds the socket door; `pingMs` > 0 pings every socket that often and cuts one that missed a
  * pong. `log` hears about failures inside the hub while handling a socket; they never escape.
  */
-export function socketDoor(wire: WireHandler, base: string, pingMs: number, log: (line: string) => void = () => undefined): SocketDoor {
+export function socketDoor(wire: WireHandler, base: string, pingMs: number, log: (line: string) => void = () => undefined, options: SocketDoorOptions = {}): SocketDoor {
+  const budget = options.bufferBudgetBytes ?? DEFAULT_SOCKET_BUFFER_BUDGET_BYTES;
   // The wire closes a frame over the limit with 1009; ws's own cap only bounds what is buffered.
   const wss = new WebSocketServer({ noServer: true, maxPayload: wire.bodyLimitBytes * 2 });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -56,12 +71,23 @@ export function socketDoor(wire: WireHandler, base: string, pingMs: number, log:
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('error', () => undefined); // the close that follows is what the hub needs to know
-          const handle = guarded(log, () => wire.acceptSocket(url, { send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) }));
+          let handle: ConnectionHandle | undefined;
+          let overBudget = false;
+          const send = (text: string) => {
+            if (overBudget) return;
+            ws.send(text);
+            if (ws.bufferedAmount <= budget) return;
+            overBudget = true;
+            // After the engine's current fan-out: ending a subscription inside it would reorder delivery.
+            queueMicrotask(() => guarded(log, () => failSlowSubscriber(ws, handle, budget)));
+          };
+          handle = guarded(log, () => wire.acceptSocket(url, { send, close: (code, reason) => ws.close(code, reason) }));
           if (!handle) {
             // The subscription ended between the check and the upgrade.
             ws.close(1008, 'no live subscription at this endpoint');
             return;
           }
+          options.onAccepted?.(url);
           alive.set(ws, true);
           ws.on('pong', () => alive.set(ws, true));
           ws.on('message', (data, isBinary) => guarded(log, () => handle.receive(isBinary ? bytes(data) : bytes(data).toString('utf8'))));
@@ -86,6 +112,16 @@ export function socketDoor(wire: WireHandler, base: string, pingMs: number, log:
       await new Promise((resolve) => wss.close(resolve));
     },
   };
+}
+
+/**
+ * A subscriber that does not read is a failed delivery (HUB-SEC-13): the engine hears an
+ * abnormal close (SyncError to the others) and drops the subscription; the socket is closed with
+ * 1013. Its buffer is freed when ws gives up on the closing handshake, and nothing more is queued.
+ */
+function failSlowSubscriber(ws: WebSocket, handle: ConnectionHandle | undefined, budget: number): void {
+  handle?.closed(CLOSE_TRY_AGAIN_LATER, { endSubscription: true });
+  ws.close(CLOSE_TRY_AGAIN_LATER, `subscriber too slow: over ${budget} bytes unsent`);
 }
 
 /** Runs a socket event handler; an exception is logged, since ws would rethrow it out of its event loop callback. */

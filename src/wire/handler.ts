@@ -29,6 +29,8 @@ const METHODS: Record<Route['kind'], readonly string[]> = {
 interface Wire {
   hub: Hub;
   location: HubLocation;
+  admitSubscription?: (request: Request) => void;
+  onSubscribed?: (request: Request, endpointId: string) => void;
   limit: number;
   onInternalError?: (error: unknown) => void;
 }
@@ -37,7 +39,7 @@ interface Wire {
 export function createWireHandler(hub: Hub, options: WireOptions): WireHandler {
   const location = hubLocation(options.hubUrl);
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError };
+  const wire: Wire = { hub, location, limit, onInternalError: options.onInternalError, admitSubscription: options.admitSubscription, onSubscribed: options.onSubscribed };
   return {
     hubUrl: location.url,
     bodyLimitBytes: limit,
@@ -131,7 +133,10 @@ async function subscription(wire: Wire, request: Request, params: Record<string,
     if (id === undefined) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
     req.endpoint = id;
   }
+  const isNew = req.mode === 'subscribe' && req.endpoint === undefined;
+  if (isNew) wire.admitSubscription?.(request);
   const result = wire.hub.handleSubscriptionRequest(req);
+  if (isNew) wire.onSubscribed?.(request, result.endpoint);
   return jsonResponse(202, { 'hub.channel.endpoint': endpointUrl(wire.location, result.endpoint) });
 }
 

@@ -43,6 +43,8 @@ export function errorResponse(error: unknown, form: ErrorForm, onInternal?: (err
   if (hubError.status === 401) headers['www-authenticate'] = 'Bearer';
   const allow = (hubError as { allow?: unknown }).allow;
   if (hubError.status === 405 && typeof allow === 'string') headers.allow = allow;
+  const retryAfter = (hubError as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
   if (form === 'text') {
     const reason = hubError.outcome.issue?.[0]?.diagnostics ?? hubError.message;
     return new Response(reason, { status: hubError.status, headers: { 'content-type': TEXT_TYPE, ...headers } });
@@ -54,5 +56,15 @@ export function errorResponse(error: unknown, form: ErrorForm, onInternal?: (err
 export function methodNotAllowed(method: string, allow: readonly string[]): HubError & { allow: string } {
   const err = new HubError(405, 'not-supported', `method ${method} is not allowed here; use ${allow.join(' or ')}`) as HubError & { allow: string };
   err.allow = allow.join(', ');
+  return err;
+}
+
+/**
+ * 429 (this client is over its share) or 503 (the hub as a whole is), with the seconds after
+ * which a retry may succeed in the Retry-After header (HUB-SEC-14).
+ */
+export function retryLater(status: 429 | 503, diagnostics: string, retryAfterSeconds: number): HubError & { retryAfterSeconds: number } {
+  const err = new HubError(status, 'transient', diagnostics) as HubError & { retryAfterSeconds: number };
+  err.retryAfterSeconds = retryAfterSeconds;
   return err;
 }

@@ -8,6 +8,11 @@ import type { WireSocket } from './types.js';
 
 /** WebSocket close code for a message too big to process (RFC 6455 §7.4.1). */
 export const CLOSE_TOO_BIG = 1009;
+/**
+ * Largest frame a subscriber may send on an STU3 endpoint (HUB-SEC-13): its frames are answers of
+ * under 200 bytes, and parsing megabyte frames as JSON slowed every other topic (issue #19 L3).
+ */
+export const ANSWER_FRAME_LIMIT_BYTES = 64 * 1024;
 /** A close reason may hold at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
 const MAX_REASON_BYTES = 123;
 
@@ -16,10 +21,12 @@ const decoder = new TextDecoder();
 
 /**
  * Connects a socket to a live endpoint: the engine sends the confirmation and catch-up at once.
+ * A frame over ANSWER_FRAME_LIMIT_BYTES (or the body limit, if smaller) closes it with 1009 unparsed.
  * Returns undefined when the endpoint is not live (the door refuses, HUB-SEC-03).
  */
-export function attachSocket(hub: Hub, endpointId: string, socket: WireSocket, limitBytes: number): ConnectionHandle | undefined {
+export function attachSocket(hub: Hub, endpointId: string, socket: WireSocket, bodyLimitBytes: number): ConnectionHandle | undefined {
   if (!hub.hasEndpoint(endpointId)) return undefined;
+  const limitBytes = Math.min(bodyLimitBytes, ANSWER_FRAME_LIMIT_BYTES);
   let inner: ConnectionHandle;
   try {
     inner = hub.connect(endpointId, guardedChannel(socket));
@@ -29,9 +36,10 @@ export function attachSocket(hub: Hub, endpointId: string, socket: WireSocket, l
   }
   return {
     receive(frame) {
-      const text = frameText(frame);
-      if (text === undefined) return;
-      if (exceeds(text, limitBytes)) {
+      const size = byteSize(frame);
+      const text = size !== undefined && size > limitBytes ? undefined : frameText(frame);
+      if (size === undefined && text === undefined) return;
+      if (text === undefined || exceeds(text, limitBytes)) {
         safely(() => socket.close(CLOSE_TOO_BIG, clampReason(`frame larger than ${limitBytes} bytes`)));
         // The door's own close report may come late or carry another code; the hub closed it for this reason.
         inner.closed(CLOSE_TOO_BIG);
@@ -51,9 +59,15 @@ export function attachSocket(hub: Hub, endpointId: string, socket: WireSocket, l
  */
 function guardedChannel(socket: WireSocket): SubscriberChannel {
   return {
-    send: (frame) => safely(() => socket.send(JSON.stringify(frame))),
+    send: (frame) => safely(() => socket.send(JSON.stringify(frame), expectsAnswer(frame))),
     close: (code, reason) => safely(() => socket.close(code, clampReason(reason))),
   };
+}
+
+/** A notification other than a heartbeat: the subscriber owes an answer to it. */
+function expectsAnswer(frame: object): boolean {
+  const event = (frame as { event?: { 'hub.event'?: unknown } }).event;
+  return event !== undefined && event['hub.event'] !== 'heartbeat';
 }
 
 function safely(action: () => void): void {
@@ -62,6 +76,11 @@ function safely(action: () => void): void {
   } catch {
     // the transport is gone; its close report reaches the engine through `closed`
   }
+}
+
+/** Bytes of a binary frame (known without decoding it), undefined for text or other values. */
+function byteSize(frame: unknown): number | undefined {
+  return frame instanceof Uint8Array || frame instanceof ArrayBuffer ? frame.byteLength : undefined;
 }
 
 function frameText(frame: unknown): string | undefined {

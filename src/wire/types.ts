@@ -11,6 +11,13 @@ export interface WireOptions {
   /** Largest request body in bytes (HUB-CHANGE-07, HUB-SEC-08). Default 1 MiB. */
   bodyLimitBytes?: number;
   /**
+   * Asked before a new subscription is made (a subscribe without hub.channel.endpoint); throwing
+   * a HubError refuses it with that status, e.g. 429 for a client over its share (HUB-SEC-14).
+   */
+  admitSubscription?: (request: Request) => void;
+  /** Told of each new subscription and the request that made it. */
+  onSubscribed?: (request: Request, endpointId: string) => void;
+  /**
    * Told about failures that are not the client's fault (answered 500 without detail, HUB-SEC-09),
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
@@ -19,8 +26,11 @@ export interface WireOptions {
 
 /** The hub side of a WebSocket-shaped transport. */
 export interface WireSocket {
-  /** Sends one text frame. */
-  send(text: string): void;
+  /**
+   * Sends one text frame. `expectsAnswer` is true for a notification the subscriber must answer
+   * (not a confirmation, denial or heartbeat), for doors that count unanswered frames (HUB-SEC-13).
+   */
+  send(text: string, expectsAnswer?: boolean): void;
   /** Closes with a WebSocket close code. */
   close(code: number, reason: string): void;
 }
@@ -32,7 +42,8 @@ export interface WireHandler {
   /**
    * Attaches a socket opened to `url`. Returns the handle to feed incoming text frames and the
    * close code into, or undefined when `url` is not a live endpoint (the door answers 404).
-   * A frame over the body limit closes the socket with 1009 (HUB-SEC-08).
+   * A frame over 64 KiB (or the body limit, if smaller) closes the socket with 1009 before any
+   * parse (HUB-SEC-08, HUB-SEC-13).
    */
   acceptSocket(url: string, socket: WireSocket): ConnectionHandle | undefined;
   /** True when `url` is a live endpoint (checked before upgrading). */

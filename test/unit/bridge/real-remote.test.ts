@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startBridge, type Bridge, type BridgeConfig } from '../../../src/bridge/index.js';
-import { fileStorage } from '../../../src/adapters/file-storage.js';
+import { lmdbStorage } from '../../../src/adapters/lmdb-storage.js';
 import type { Hub } from '../../../src/hub/index.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { FakeClock } from '../support/harness.js';
@@ -153,19 +153,19 @@ interface Remote {
   context(): string | undefined;
 }
 
-const modes: Array<[string, (port: number, dataFile: string, published: string[]) => Promise<Remote>]> = [
+const modes: Array<[string, (port: number, dataDir: string, published: string[]) => Promise<Remote>]> = [
   [
     'tabcast serve restarted gracefully (close 1001)',
-    async (port, dataFile, published) => {
-      const server = await startServer({ port, heartbeatMs: 0, storage: fileStorage(dataFile) });
+    async (port, dataDir, published) => {
+      const server = await startServer({ port, heartbeatMs: 0, storage: lmdbStorage(dataDir) });
       server.hub.observe((e) => void (e.type === 'publish' && e.eventId && published.push(e.eventId)));
       return { url: server.url, stop: () => server.close(), context: () => currentPatient(server.hub, REMOTE) };
     },
   ],
   [
     'the remote crashed (connections cut, 1006)',
-    async (port, dataFile, published) => {
-      const remote = await startCrashableRemote({ port, dataFile, onPublish: (id) => published.push(id) });
+    async (port, dataDir, published) => {
+      const remote = await startCrashableRemote({ port, dataDir, onPublish: (id) => published.push(id) });
       return { url: remote.url, stop: () => remote.kill(), context: () => currentPatient(remote.hub, REMOTE) };
     },
   ],
@@ -175,9 +175,9 @@ describe.each(modes)('the remote restarted three times mid-session: %s', (_name,
   it('recovers each time; nothing queued is lost, nothing is delivered twice (by id), and both ends agree', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabcast-bridge-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const dataFile = join(dir, 'remote.json');
+    const dataDir = join(dir, 'remote');
     const published: string[] = [];
-    let remote = await launch(0, dataFile, published);
+    let remote = await launch(0, dataDir, published);
     cleanups.push(() => remote.stop());
     const port = Number(new URL(remote.url).port);
     const hub = await localHub();
@@ -204,7 +204,7 @@ describe.each(modes)('the remote restarted three times mid-session: %s', (_name,
         await hub.publish(patientOpen(LOCAL, `p${round}${tag}`, queued));
         localIds.push(queued);
       }
-      remote = await launch(port, dataFile, published);
+      remote = await launch(port, dataDir, published);
       await waitForState(bridge, 'connected');
       await until(() => published.includes(`L${round}-queued-c`), `round ${round}'s queue at the remote`);
     }

@@ -4,7 +4,7 @@
  * port. The rule: every local event ends up stored at the remote, or the local topic gets a
  * SyncError naming it (the bridge's "not delivered"); none is lost silently.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { Hub } from '../../../src/hub/index.js';
 import { waitForState } from '../bridge/support/local.js';
 import { watchUnhandled } from './support/invariants.js';
 import { LeanSubscriber } from './support/lean-subscriber.js';
+import { readStore, storedAnchorIds } from '../support/stored.js';
 import { ServeProcess } from './support/serve-process.js';
 import { budget, KILL_BURST, recordStats } from './support/sizes.js';
 
@@ -40,8 +41,10 @@ describe('hardening: the remote hub killed during a bridge burst', () => {
     const unhandled = watchUnhandled();
     const dir = mkdtempSync(join(tmpdir(), 'tabcast-bridge-kill-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const data = join(dir, 'remote.json');
-    let remote = await ServeProcess.start(['--data', data, '--heartbeat-ms', '0']);
+    const data = join(dir, 'remote');
+    // Every event opens a new patient: room for all of them, so none is forgotten (HUB-BOUND-03).
+    const room = ['--max-open-contexts', String(KILL_BURST + 10)];
+    let remote = await ServeProcess.start(['--data', data, '--heartbeat-ms', '0', ...room]);
     cleanups.push(() => remote.kill());
     const port = String(remote.port);
 
@@ -69,7 +72,7 @@ describe('hardening: the remote hub killed during a bridge burst', () => {
       if (i === killAt) remote.child.kill('SIGKILL'); // events from here on meet a dead or restarting remote
       if (i === restartAt) {
         await remote.exited;
-        restarted = ServeProcess.start(['--port', port, '--data', data, '--heartbeat-ms', '0']);
+        restarted = ServeProcess.start(['--port', port, '--data', data, '--heartbeat-ms', '0', ...room]);
         remote = await restarted;
       }
       await new Promise<void>((resolve) => setImmediate(resolve)); // let the bridge's outbox run between publishes
@@ -90,8 +93,7 @@ describe('hardening: the remote hub killed during a bridge burst', () => {
       });
     });
     await remote.kill(); // every 202 the remote gave is in its data file (HUB-PERSIST-05)
-    const file = JSON.parse(readFileSync(data, 'utf8')) as { entries: Record<string, { contexts: Array<{ anchorId: string }> }> };
-    const stored = new Set(file.entries[`topic:${REMOTE}`]?.contexts.map((c) => c.anchorId) ?? []);
+    const stored = new Set(storedAnchorIds(await readStore(data), REMOTE));
     const lost = Array.from({ length: KILL_BURST }, (_, i) => i).filter((i) => !stored.has(`pt-${i}`) && !undelivered.has(`ev-${i}`));
     expect(lost.map((i) => `ev-${i}`), 'events neither stored at the remote nor reported as not delivered').toStrictEqual([]);
     unhandled.check();

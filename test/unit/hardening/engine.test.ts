@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../../src/adapters/memory-storage.js';
+import { contextKey } from '../../../src/hub/records.js';
 import { makeHub, RecordingChannel } from '../support/harness.js';
 import { anyFrame, anyJsonText, closeCode, mutate, nastyString, recipe, TOPICS } from './support/arbitraries.js';
 import { ackAll, engineRig, expectNotificationFor, marks, newFrames, publishOutcome, versionFor } from './support/engine-rig.js';
@@ -160,7 +161,7 @@ describe('hardening: engine publish', () => {
     });
     const next = await publishOutcome(hub, { id: 'after', event: { 'hub.topic': 'topic-b', 'hub.event': 'Patient-open', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: 'pt-1' } }] } });
     expect(next.ok, 'a change on another topic is refused with 503').toBe(true);
-    expect(JSON.stringify(storage.data.get('topic:topic-b'))).toContain('pt-1');
+    expect(JSON.stringify(storage.data.get(contextKey('topic-b', 'Patient', 'pt-1')))).toContain('pt-1');
   });
 
   // Regression (issue #7, fixed in 36f6ec3): a refused update or select on an unknown topic left an

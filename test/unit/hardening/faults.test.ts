@@ -5,16 +5,18 @@
  * the hub keeps serving from memory and says so in inspect().storage.
  */
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileStorage } from '../../../src/adapters/file-storage.js';
+import { lmdbStorage } from '../../../src/adapters/lmdb-storage.js';
+import type { HubStorage } from '../../../src/hub/index.js';
+import { readStore, storedAnchorIds } from '../support/stored.js';
 import { isHubError } from '../../../src/protocol/index.js';
 import { startServer } from '../../../src/server/index.js';
 import { RecordingChannel } from '../support/harness.js';
 import { engineRig, publishOutcome } from './support/engine-rig.js';
-import { flakyStorage, storedAnchors, type StorageFault } from './support/flaky-storage.js';
+import { faultError, flakyStorage, storedAnchors, type StorageFault } from './support/flaky-storage.js';
 import { expectWellFormedContext, watchUnhandled } from './support/invariants.js';
 import { rawRequest } from './support/raw-http.js';
 import { ServeProcess } from './support/serve-process.js';
@@ -125,34 +127,38 @@ describe('hardening: storage faults', () => {
     expect(rig.hub.inspect().storage.ok).toBe(false);
   });
 
-  it('HUB-PERSIST-05 a data directory that disappears: 503 with a clear reason, get-context still answers, inspect() says so, and it recovers', async () => {
+  it('HUB-PERSIST-05 a data directory whose writes fail: 503 with a clear reason, get-context still answers, inspect() says so, and it recovers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabcast-faults-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const logs: string[] = [];
-    const server = await startServer({ port: 0, storage: fileStorage(join(dir, 'data', 'hub.json')), log: (l) => logs.push(l) }).catch(async () => {
-      mkdirSync(join(dir, 'data'));
-      return startServer({ port: 0, storage: fileStorage(join(dir, 'data', 'hub.json')), log: (l) => logs.push(l) });
-    });
+    // The real LMDB store, with a disk that fills up and empties again in front of it.
+    const lmdb = lmdbStorage(join(dir, 'data'));
+    let diskFull = false;
+    const storage: HubStorage = {
+      loadAll: () => lmdb.loadAll(),
+      writeBatch: (changes) => (diskFull ? Promise.reject(faultError('io')) : lmdb.writeBatch(changes)),
+      close: () => lmdb.close(),
+    };
+    const server = await startServer({ port: 0, storage, log: (l) => logs.push(l) });
     cleanups.push(() => server.close());
     const post = (body: unknown) => fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post(open('room-1', 'pt-1'))).status).toBe(202);
-    rmSync(join(dir, 'data'), { recursive: true, force: true });
+    diskFull = true;
     const failed = await post(open('room-1', 'pt-2'));
     expect(failed.status).toBe(503);
     const outcome = await failed.json();
     expect(outcome.issue[0].code).toBe('transient');
-    expect(outcome.issue[0].diagnostics).toMatch(/cannot write data file/);
+    expect(outcome.issue[0].diagnostics).toMatch(/could not be stored durably.*ENOSPC/);
     expect(server.hub.inspect().storage.ok).toBe(false);
     expect(logs.some((l) => l.includes('storage error'))).toBe(true);
     const ctx = await (await fetch(`${server.url}/room-1`)).json();
     expect(ctx.context[0].resource.id, 'the hub keeps serving from memory').toBe('pt-2');
-    mkdirSync(join(dir, 'data'));
+    diskFull = false;
     expect((await post(open('room-1', 'pt-3'))).status).toBe(202);
     expect(server.hub.inspect().storage.ok).toBe(true);
-    const file = JSON.parse(readFileSync(join(dir, 'data', 'hub.json'), 'utf8'));
-    const anchors = file.entries['topic:room-1'].contexts.map((c: { anchorId: string }) => c.anchorId);
-    expect(anchors).toEqual(expect.arrayContaining(['pt-2', 'pt-3']));
-    recordStats('faults', 'data directory removed under tabcast serve', { publishes: 3, '503 answers': 1 });
+    await server.close();
+    expect(storedAnchorIds(await readStore(join(dir, 'data')), 'room-1')).toEqual(expect.arrayContaining(['pt-1', 'pt-2', 'pt-3']));
+    recordStats('faults', 'writes failing under tabcast serve --data', { publishes: 3, '503 answers': 1 });
   });
 });
 
@@ -241,7 +247,9 @@ describe('hardening: tabcast serve killed with SIGKILL', () => {
   it('HUB-PERSIST-02 HUB-PERSIST-05 every change answered 202 before a SIGKILL mid-burst is there after the restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabcast-kill-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const data = join(dir, 'hub.json');
+    const data = join(dir, 'data');
+    // Each worker opens a new patient per request: room for all of them (HUB-BOUND-03).
+    const room = ['--max-open-contexts', String(KILL_ROUNDS * KILL_BURST + 10)];
     const WORKERS = 8;
     // Each worker posts to its own topic, one request at a time, so per topic the order of the
     // 202s is the order the hub applied the changes.
@@ -252,9 +260,9 @@ describe('hardening: tabcast serve killed with SIGKILL', () => {
     let lost = 0;
 
     const checkAfterRestart = async (hub: ServeProcess, label: string) => {
-      const file = JSON.parse(readFileSync(data, 'utf8')) as { entries: Record<string, { contexts: Array<{ anchorId: string }> }> };
+      const records = await readStore(data);
       for (const [topic, patients] of committed) {
-        const stored = new Set(file.entries[`topic:${topic}`]?.contexts.map((c) => c.anchorId) ?? []);
+        const stored = new Set(storedAnchorIds(records, topic));
         const missing = patients.filter((p) => !stored.has(p));
         lost += missing.length;
         expect(missing, `${label}: ${topic} lost changes answered 202`).toStrictEqual([]);
@@ -265,7 +273,7 @@ describe('hardening: tabcast serve killed with SIGKILL', () => {
     };
 
     for (let round = 0; round < KILL_ROUNDS; round++) {
-      const hub = await ServeProcess.start(['--data', data]);
+      const hub = await ServeProcess.start(['--data', data, ...room]);
       cleanups.push(() => hub.kill());
       if (round > 0) await checkAfterRestart(hub, `restart ${round}`);
       inFlight.clear();
@@ -298,17 +306,16 @@ describe('hardening: tabcast serve killed with SIGKILL', () => {
       await hub.kill();
       expect(killed, 'the process was killed mid-burst').toBe(true);
     }
-    const last = await ServeProcess.start(['--data', data]);
+    const last = await ServeProcess.start(['--data', data, ...room]);
     cleanups.push(() => last.kill());
     await checkAfterRestart(last, 'last restart');
     recordStats('faults', 'SIGKILL mid-burst with --data', { rounds: KILL_ROUNDS, 'requests sent': sent, '202 before kill': accepted, lost });
-    // Each 202 waits for an fsync'd rewrite of the whole data file, which grows with every round.
   }, budget(KILL_ROUNDS * KILL_BURST * 40));
 
   it('HUB-SEC-09 a malformed WebSocket upgrade does not end the tabcast serve process', async () => {
     const hub = await ServeProcess.start([]);
     cleanups.push(() => hub.kill());
-    const answer = await rawRequest(hub.port, 'GET http://[/fhircast/hub/ws/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const answer = await rawRequest(hub.port, 'GET http://[/fhircast/hub/ws/x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
     expect(answer.status).toBe(400);
     const res = await fetch(`${hub.url}/.well-known/fhircast-configuration`);
     expect(res.status).toBe(200);

@@ -93,19 +93,19 @@ describe('hardening: raw HTTP against tabcast serve', () => {
   }, 60_000);
 
   it('HUB-SEC-09 TRACE gets 405 with the route\'s Allow list (TRACK a 400), an invalid absolute target gets 400', async () => {
-    const trace = await rawRequest(port, 'TRACE /fhircast/hub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const trace = await rawRequest(port, 'TRACE /fhircast/hub HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(trace.status).toBe(405);
     expect(trace.head).toMatch(/\r\nallow: POST, OPTIONS/i);
-    const onTopic = await rawRequest(port, 'TRACE /fhircast/hub/topic-a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const onTopic = await rawRequest(port, 'TRACE /fhircast/hub/topic-a HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(onTopic.status).toBe(405);
     expect(onTopic.head).toMatch(/\r\nallow: GET, POST, OPTIONS/i);
     expect(JSON.parse(onTopic.body).resourceType).toBe('OperationOutcome');
     // Node's own parser refuses TRACK with 400 before the hub sees it.
-    expect((await rawRequest(port, 'TRACK /fhircast/hub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status).toBe(400);
-    const nowhere = await rawRequest(port, 'TRACE /elsewhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect((await rawRequest(port, 'TRACK /fhircast/hub HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).status).toBe(400);
+    const nowhere = await rawRequest(port, 'TRACE /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(nowhere.status).toBe(404);
     for (const target of ['http://[/fhircast/hub', 'http://user:pass@127.0.0.1/fhircast/hub/.well-known/fhircast-configuration']) {
-      const invalid = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const invalid = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       expect(invalid.status, target).toBe(400);
       expect(JSON.parse(invalid.body).resourceType).toBe('OperationOutcome');
     }

@@ -61,9 +61,9 @@ describe('HUB-SERVE command line of tabcast serve', () => {
   });
 
   it('HUB-SERVE-06 --users, --data and a repeatable --allow-origin are accepted', () => {
-    const a = argsOf('--users', 'users.json', '--data', 'state.json', '--allow-origin', 'http://a.example', '--allow-origin=https://b.example:8443');
+    const a = argsOf('--users', 'users.json', '--data', 'state', '--allow-origin', 'http://a.example', '--allow-origin=https://b.example:8443');
     expect(a.usersFile).toBe('users.json');
-    expect(a.dataFile).toBe('state.json');
+    expect(a.dataDir).toBe('state');
     expect(a.allowOrigins).toEqual(['http://a.example', 'https://b.example:8443']);
   });
 

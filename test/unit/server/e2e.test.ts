@@ -3,7 +3,7 @@
  * `npm run build`) driven with plain fetch and the ws client.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,7 +209,7 @@ describe.skipIf(DIST_MISSING)(named('HUB-SERVE end to end through bin/tabcast.js
     }
   });
 
-  it('HUB-ID-08 HUB-SEC-10 with a users file, neither the output nor the data file ever holds the secret or an endpoint', async () => {
+  it('HUB-ID-08 HUB-SEC-10 with a users file, neither the output nor the data directory ever holds the secret or an endpoint', async () => {
     const secret = `secret-${randomUUID()}`;
     const users = join(dir, 'users.json');
     const data = join(dir, 'data.json');
@@ -222,7 +222,7 @@ describe.skipIf(DIST_MISSING)(named('HUB-SERVE end to end through bin/tabcast.js
     expect((await publish(p.url, patientOpen(topic, 'p1'))).status).toBe(401);
     await sub.sock.nextEvent('Patient-open');
     expect((await p.stop()).code).toBe(0);
-    const stored = await readFile(data, 'utf8');
+    const stored = (await Promise.all((await readdir(data)).map((f) => readFile(join(data, f), 'latin1')))).join('\n');
     for (const text of [p.stdout, p.stderr, stored]) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(new URL(sub.endpoint).pathname);
@@ -271,18 +271,18 @@ describe.skipIf(DIST_MISSING)(named('HUB-SERVE end to end through bin/tabcast.js
     expect(await refusedUpgradeStatus(sub.endpoint.replace(/:\d+\//, `:${port}/`))).toBe(404);
   });
 
-  it('HUB-PERSIST-06 a missing data file is created; a corrupt one stops the process with a message and stays untouched', async () => {
-    const data = join(dir, 'fresh.json');
+  it('HUB-PERSIST-06 a missing data directory is created; one that cannot be opened stops the process with a message and stays untouched', async () => {
+    const data = join(dir, 'fresh');
     const p = await HubProcess.start(['--port', '0', '--data', data]);
-    expect(JSON.parse(await readFile(data, 'utf8'))).toBeTypeOf('object');
+    expect((await stat(data)).isDirectory()).toBe(true);
     await p.stop();
 
-    const corrupt = join(dir, 'corrupt.json');
+    const corrupt = join(dir, 'corrupt');
     const garbage = '{"format": "tabcast-data", "version": 1, "entries": {"topic:x": ';
     await writeFile(corrupt, garbage);
     const r = await runToExit(['serve', '--port', '0', '--data', corrupt]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/corrupt/);
+    expect(r.stderr).toMatch(/cannot open data directory .*corrupt.*left untouched/);
     expect(r.stdout).not.toMatch(LISTENING);
     expect(await readFile(corrupt, 'utf8')).toBe(garbage);
   });

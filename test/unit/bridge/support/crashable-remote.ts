@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Hub } from '../../../../src/hub/index.js';
-import { fileStorage } from '../../../../src/adapters/file-storage.js';
+import { lmdbStorage } from '../../../../src/adapters/lmdb-storage.js';
 import { systemClock, timerDriver } from '../../../../src/adapters/system-clock.js';
 import { webCrypto } from '../../../../src/adapters/web-crypto.js';
 import { createWireHandler } from '../../../../src/wire/index.js';
@@ -17,15 +17,16 @@ export interface CrashableRemote {
   readonly url: string;
   readonly port: number;
   readonly hub: Hub;
-  /** Cuts every connection and stops listening; state written so far stays in the data file. */
+  /** Cuts every connection and stops listening; state written so far stays in the data directory. */
   kill(): Promise<void>;
 }
 
 /** Starts the remote on 127.0.0.1 (`port` 0 = any); `onPublish` sees the id of every accepted event. */
-export async function startCrashableRemote(options: { port?: number; dataFile: string; onPublish?: (id: string) => void }): Promise<CrashableRemote> {
+export async function startCrashableRemote(options: { port?: number; dataDir: string; onPublish?: (id: string) => void }): Promise<CrashableRemote> {
   let hub: Hub | undefined;
+  const storage = lmdbStorage(options.dataDir);
   const driver = timerDriver(() => hub?.tick());
-  hub = await Hub.create({ clock: systemClock, crypto: webCrypto, storage: fileStorage(options.dataFile), heartbeatMs: 0, onWake: driver.onWake });
+  hub = await Hub.create({ clock: systemClock, crypto: webCrypto, storage, heartbeatMs: 0, onWake: driver.onWake });
   const engine = hub;
   engine.observe((entry) => {
     if (entry.type === 'publish' && entry.eventId) options.onPublish?.(entry.eventId);
@@ -58,6 +59,7 @@ export async function startCrashableRemote(options: { port?: number; dataFile: s
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of connections) socket.destroy();
       await closed;
+      await storage.close(); // a killed process lets go of its store
     },
   };
 }

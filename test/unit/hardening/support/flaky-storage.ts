@@ -1,6 +1,7 @@
 /** A HubStorage whose writes fail on demand, over memory storage; it keeps a log of what each write did. */
 import { memoryStorage } from '../../../../src/adapters/memory-storage.js';
 import type { HubStorage } from '../../../../src/hub/index.js';
+import { topicPrefixes } from '../../../../src/hub/records.js';
 
 /** How a write fails: the errors IndexedDB and file systems really raise, and odd rejections. */
 export type StorageFault = 'quota' | 'transaction' | 'io' | 'string' | 'undefined' | 'sync-throw';
@@ -53,6 +54,9 @@ export function flakyStorage(plan: Array<StorageFault | undefined> = []): FlakyS
 
 /** The anchors (`Type/id`) of a topic's open contexts as storage holds them. */
 export function storedAnchors(storage: { data: Map<string, unknown> }, topic: string): string[] {
-  const record = storage.data.get(`topic:${topic}`) as { contexts?: Array<{ anchorType: string; anchorId: string }> } | undefined;
-  return (record?.contexts ?? []).map((c) => `${c.anchorType}/${c.anchorId}`);
+  const prefix = topicPrefixes(topic).contexts;
+  return [...storage.data]
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([, value]) => value as { anchorType: string; anchorId: string })
+    .map((c) => `${c.anchorType}/${c.anchorId}`);
 }

@@ -33,7 +33,7 @@ export function buildServer(): Promise<string> {
         minify: false,
         sourcemap: false,
         rollupOptions: {
-          external: ['ws', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+          external: ['ws', 'lmdb', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
           output: { entryFileNames: 'tabcast-server.mjs', format: 'es' },
         },
       },
@@ -59,9 +59,9 @@ export class ServeProcess {
   }
 
   /** Starts `serve …args` and resolves once it printed its listening line (HUB-SERVE-01). */
-  static async start(args: readonly string[]): Promise<ServeProcess> {
+  static async start(args: readonly string[], nodeFlags: readonly string[] = []): Promise<ServeProcess> {
     const runner = await buildServer();
-    const p = new ServeProcess(spawn(process.execPath, [runner, 'serve', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const p = new ServeProcess(spawn(process.execPath, [...nodeFlags, runner, 'serve', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
     p.url = await new Promise<string>((resolve, reject) => {
       const check = () => {
         const m = LISTENING.exec(p.stdout);
