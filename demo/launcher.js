@@ -28,6 +28,8 @@ async function start() {
       if (remote && (app === 'inspector' || app === 'side-by-side')) url.searchParams.set('remote', remote);
       link.href = url.pathname + url.search;
     }
+    const stomp = /** @type {HTMLAnchorElement} */ (byId('link-reporting-stomp'));
+    stomp.href = `/demo/reporting/?channel=stomp&topic=${encodeURIComponent(topic)}`;
     setStatus(byId('status'), 'ok', `Session ${shortId(topic, 10)}`);
   };
   byId('new-session').addEventListener('click', async () => {

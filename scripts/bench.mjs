@@ -6,7 +6,7 @@
 //   --no-profile       skip the CPU-profile pass; --profile adds it to a quick run
 //   --build            rebuild dist/ first (it is built anyway when missing)
 //   --docs             also write docs/benchmarks.md and docs/latency.svg, with bench/analysis.md appended
-//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile, day
+//   --only a,b         only these sections: pair, paced, burst, fan, content, serve, bridge, cold, heap, profile, day, stomp
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
@@ -23,6 +23,7 @@ import { heapPass } from '../bench/lib/heap.mjs';
 import { profilePass } from '../bench/lib/profile-pass.mjs';
 import { serverLatency, startServe } from '../bench/lib/server-path.mjs';
 import { servePagePass } from '../bench/lib/serve-page-pass.mjs';
+import { stompAgainstServe, stompInPage, stompSummary } from '../bench/lib/stomp-pass.mjs';
 import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
 import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
@@ -33,13 +34,18 @@ import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.m
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
+// `npm run bench -- cluster`: the cluster-mode section (issue 15), on its own (bench/cluster.mjs).
+if (argv[0] === 'cluster') {
+  await import('../bench/cluster.mjs');
+  process.exit(0);
+}
 const flag = (name) => argv.includes(name);
 const argText = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const option = (name, fallback) => (argText(name) === undefined ? fallback : Number(argText(name)));
-const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile', 'day'];
+const ALL_SECTIONS = ['pair', 'paced', 'burst', 'fan', 'content', 'serve', 'bridge', 'cold', 'heap', 'profile', 'day', 'stomp'];
 const sections = new Set(argText('--only')?.split(',') ?? ALL_SECTIONS);
 // Issue #19: section `unconnected`, subscribe cost from 1 to 100,000 never-connected subscriptions
 // (bench/lib/unconnected.mjs); in every run unless --only leaves it out.
@@ -63,6 +69,7 @@ const CONFIG = quick
       heap: { events: 10_000, cycles: 4, warmup: 100 },
       profile: flag('--profile') ? { pairSamples: 100, burst: 500, updates: 10 } : undefined,
       day: { points: [1, 100, 1000], samples: 20, wave: 50 },
+      stomp: { samples: 100, warmup: 20 },
     }
   : {
       mode: 'full',
@@ -78,6 +85,7 @@ const CONFIG = quick
       heap: { events: 100_000, cycles: 20, warmup: 200 },
       profile: flag('--no-profile') ? undefined : { pairSamples: 300, burst: 2000, updates: 100 },
       day: { points: DAY_POINTS, samples: 60, wave: 50 },
+      stomp: { samples: 400, warmup: 50 },
     };
 
 // --rerender: no measuring, just the report (and with --docs the docs) again from bench/results/<out>.json
@@ -183,7 +191,7 @@ let serve;
 const raw = { runs: [], server: [], bridge: [], servePage: [] };
 const extra = {};
 try {
-  if (have.serve && (sections.has('serve') || sections.has('bridge'))) {
+  if (have.serve && (sections.has('serve') || sections.has('bridge') || sections.has('stomp'))) {
     serve = await startServe(lib, ['--allow-origin', server.origin]).catch((e) => {
       log(`tabcast serve did not start: ${e.message.split('\n')[0]}`);
       return undefined;
@@ -204,6 +212,11 @@ try {
       if (b) raw.bridge.push(b);
     }
     raw.runs[r].window.push(Math.round((Date.now() - started) / 1000));
+  }
+  // Issue 13: STOMP against the STU3 WebSocket, paired in one pass, in the page and against serve.
+  if (have.tabcast && sections.has('stomp')) {
+    log(`STOMP vs STU3 WebSocket (${CONFIG.stomp.warmup} warm-up + ${CONFIG.stomp.samples} paired round trips, in the page and against serve)`);
+    extra.stomp = { inPage: await stompInPage(browser, server.origin, CONFIG.stomp), serve: serve ? await stompAgainstServe(serve.hubUrl, CONFIG.stomp) : undefined };
   }
   if (sections.has('cold')) extra.cold = await coldStarts(browser, server.origin, { count: CONFIG.cold.count, tabcast: have.tabcast }, log);
   if (have.tabcast && sections.has('heap')) extra.heap = await heapPass(browser, server.origin, CONFIG.heap, log);
@@ -274,5 +287,6 @@ function publishResults({ meta, raw, extra }) {
     writeFileSync(join(outDir, `${outName}-day.md`), `${dayTable}\n`);
     console.log(`\nday: a new study id on every event (medians; ratio to 1 open context)\n${dayTable}`);
   }
+  if (extra.stomp) console.log(`\n${stompSummary(extra.stomp)}`);
   console.log(`\nwrote bench/results/${outName}.json, ${outName}.md, ${outName === 'latest' ? 'latency' : outName}.svg${flag('--docs') ? ', docs/benchmarks.md, docs/latency.svg' : ''}`);
 }

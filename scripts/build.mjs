@@ -34,7 +34,9 @@ await browserLib('src/client/index.ts', 'tabcast.js', 'es');
 await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
 // The worker is an app build (full minification) that keeps its exports for leader-tab pages. Its
 // first load is tabcast-worker.js alone; the STU3 surface of hub.fetch/hub.WebSocket (tabcast-wire.js),
-// the bridge (tabcast-bridge.js) and GetTopic's identity code (tabcast-identity.js) load on first use
+// the bridge (tabcast-bridge.js), GetTopic's identity code (tabcast-identity.js), the validation and
+// restore of stored records (tabcast-restore.js, only when IndexedDB holds records) and the sealing of
+// leader-tab links (tabcast-seal.js, on the first leader-tab client) load on first use
 // and import what they share with the worker from tabcast-worker.js.
 await build({
   ...common,
@@ -57,6 +59,10 @@ await build({
           if (chunk.facadeModuleId?.includes('standard-api')) return 'tabcast-wire.js';
           // GetTopic's identity code: the worker has no users file, so it never loads this.
           if (/[\\/]hub[\\/]identity\.ts$/.test(chunk.facadeModuleId ?? '')) return 'tabcast-identity.js';
+          // Validation and restore of stored records: loaded only when the store holds records.
+          if (/[\\/]hub[\\/]restore\.ts$/.test(chunk.facadeModuleId ?? '')) return 'tabcast-restore.js';
+          // The sealing of leader-tab links: loaded on the first leader-tab client's rendezvous.
+          if (/[\\/]link[\\/]sealed-link\.ts$/.test(chunk.facadeModuleId ?? '')) return 'tabcast-seal.js';
           return 'tabcast-bridge.js';
         },
         codeSplitting: {
@@ -66,13 +72,18 @@ await build({
           // Only the modules the worker itself imports at start, not everything they import: the
           // subscription-request parser (used by the wire alone) would otherwise ride along.
           includeDependenciesRecursively: false,
-          groups: [{ name: 'worker', tags: ['$initial'] }],
+          groups: [
+            { name: 'worker', tags: ['$initial'] },
+            // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: one
+            // on-demand chunk with a stable name, loaded with either.
+            { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+          ],
         },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js)');
+console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-stomp.js, tabcast-restore.js, tabcast-seal.js)');
 
 await build({
   ...common,

@@ -23,6 +23,7 @@ const MOUNTS = [
   ['/test-pages/', 'test/e2e/pages'],
   ['/demo/', 'demo'],
   ['/docs/', 'docs'],
+  ['/vendor/stompjs/', 'node_modules/@stomp/stompjs/bundles'], // the demo's STOMP app (reporting ?channel=stomp)
 ];
 
 function locate(pathname) {

@@ -1,9 +1,10 @@
-// `npm test`: finds Chromium, builds, then runs every suite (vitest node, vitest browser, Playwright e2e)
+// `npm test`: finds Chromium and redis-server, builds, then runs every suite (vitest node, vitest browser, Playwright e2e)
 // and ends with one line `N passed, N failed`. Exit code is non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findChromium } from './find-chromium.mjs';
+import { findRedisServer } from './find-redis.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.slice(2); // e.g. `npm test -- unit e2e`
@@ -12,6 +13,8 @@ const env = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' };
 mkdirSync(`${root}/reports`, { recursive: true });
 
 if (want('browser') || want('e2e')) env.CHROMIUM_PATH = findChromium();
+// The cluster tests (test/unit/cluster) start their own redis-server.
+if (want('unit')) env.REDIS_SERVER = findRedisServer();
 
 function run(cmd, args, extraEnv = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...env, ...extraEnv } });

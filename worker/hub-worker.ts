@@ -122,4 +122,12 @@ export async function startLeaderHost(): Promise<{ hostId: string; retired: Prom
 
 // Imported by a page (leader-tab mode) this is false, and the module only offers startLeaderHost.
 const SharedScope = (globalThis as { SharedWorkerGlobalScope?: abstract new () => unknown }).SharedWorkerGlobalScope;
-if (SharedScope && globalThis instanceof SharedScope) runSharedWorker(globalThis as unknown as SharedWorkerScope);
+// The on-demand chunks import this entry by its plain URL. A worker started from a URL with a query
+// (data-worker-url=…?v=2, the e2e tests' unique URLs) then evaluates a second copy of this module,
+// which must not start a second host: it would wait for the hub lock forever and take over onconnect.
+const STARTED = Symbol.for('tabcast.shared-worker.started');
+const scope = globalThis as unknown as Record<symbol, boolean>;
+if (SharedScope && globalThis instanceof SharedScope && !scope[STARTED]) {
+  scope[STARTED] = true;
+  runSharedWorker(globalThis as unknown as SharedWorkerScope);
+}

@@ -51,6 +51,21 @@ async function start() {
 
 // ---- snapshot: topics, subscribers, open contexts -----------------------------------------------
 
+/** The door a subscriber came through, as the inspector names it (inspect()'s `channel`). */
+const CHANNEL_NAMES = { stu3: 'STU3', stomp: 'STOMP', websub: 'WebSub', 2019: '2019', typed: 'typed', bridge: 'bridge' };
+function channelName(channel) {
+  return CHANNEL_NAMES[channel] ?? (channel ? String(channel) : 'STU3');
+}
+/** What each channel label of inspect() means, as a tooltip. */
+const CHANNEL_TITLES = {
+  stu3: 'STU3 WebSocket (hub.fetch + hub.WebSocket, or tabcast serve)',
+  stomp: 'STOMP 1.2 over {hub.url}/websocket',
+  typed: 'the typed API (hub.subscribe)',
+  bridge: 'a bridge to a remote hub',
+  websub: 'WebSub callback',
+  2019: 'the 2019 envelope',
+};
+
 let refreshing = false;
 async function refresh() {
   if (refreshing) return;
@@ -99,12 +114,13 @@ function renderSnapshot(snapshot) {
   const subs = topic?.subscribers ?? [];
   byId('subscribers').querySelector('tbody').replaceChildren(...(subs.length ? subs.map((s) => h('tr', { dataset: { name: s.name } },
     h('td', {}, h('b', {}, s.name)),
+    h('td', {}, h('span', { class: 'badge', title: CHANNEL_TITLES[s.channel] ?? '' }, channelName(s.channel))),
     h('td', {}, eventsCell(s.events)),
     h('td', { class: 'mono' }, formatLease(s.leaseRemainingSeconds)),
     h('td', {}, h('span', { class: `badge ${s.connected ? 'ok' : 'err'}` }, s.connected ? 'yes' : 'no')),
     h('td', { class: 'mono' }, s.lastAck ? h('span', { class: `badge ${s.lastAck.status < 300 ? 'ok' : 'warn'}` }, String(s.lastAck.status)) : '—',
       s.lastAck ? ` ${Math.max(0, Math.round((now - s.lastAck.at) / 1000))} s ago` : ''),
-    h('td', { class: 'mono' }, String(s.pending)))) : [h('tr', {}, h('td', { colspan: 6, class: 'empty-note' }, 'No subscribers.'))]));
+    h('td', { class: 'mono' }, String(s.pending)))) : [h('tr', {}, h('td', { colspan: 7, class: 'empty-note' }, 'No subscribers.'))]));
 
   const open = topic?.open ?? [];
   byId('open-contexts').querySelector('tbody').replaceChildren(...(open.length ? open.map((c) => h('tr', { class: c.current ? 'is-current' : '' },

@@ -11,6 +11,7 @@ import {
   OpenContexts, accessionOf, entryRef, entryResource, labelOf, modalityOf, patientName,
   readSyncError, refOf, referenceTo, studyTime,
 } from '../shared/fhir.js';
+import { subscribeOverStomp } from './stomp-subscription.js';
 
 const APP = 'Reporting';
 const EVENTS = [
@@ -47,7 +48,9 @@ async function start() {
     void saveFinding();
   });
   byId('finding-cancel').addEventListener('click', () => editFinding(undefined));
-  await hub.subscribe({ topic, events: EVENTS, subscriberName: APP }, onEvent);
+  // ?channel=stomp: the same events over STOMP through hub.WebSocket (the mixed case of docs/stomp.md).
+  if (new URL(location.href).searchParams.get('channel') === 'stomp') await subscribeOverStomp(hub, topic, `${APP} (STOMP)`, onEvent);
+  else await hub.subscribe({ topic, events: EVENTS, subscriberName: APP }, onEvent);
   setStatus(byId('status'), 'ok', 'Connected');
   render();
 }

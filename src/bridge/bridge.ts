@@ -17,6 +17,7 @@ import { RemoteLink } from './remote-link.js';
 import type { RemoteSession } from './remote-session.js';
 import { RemoteSubscription, type BridgeAuth } from './remote-subscription.js';
 import { InboundRelay } from './remote-to-local.js';
+import { StompBridgeRunner } from './stomp-bridge.js';
 import { messageOf, StatusBoard } from './status-board.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig, Timers } from './types.js';
 
@@ -24,9 +25,17 @@ const ECHO_WAIT_MS = 2000;
 
 /** Starts a bridge. Throws a HubError (400) for a bad configuration or when the local hub refuses the events. */
 export function startBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
-  const bridge = new BridgeRunner(config, deps);
+  const bridge = createBridgeRunner(config, deps);
   bridge.start();
   return bridge;
+}
+
+/** What a registry drives: a bridge with its start, resume and stop hooks, whatever its dialect. */
+export type RunnableBridge = Bridge & Pick<BridgeRunner, 'onUserStop' | 'waitingForToken' | 'start' | 'resume'>;
+
+/** The runner for a configuration's dialect: `stomp` has a transport of its own (./stomp-bridge.ts). */
+export function createBridgeRunner(config: BridgeConfig, deps: BridgeDeps, parked?: string): RunnableBridge {
+  return config.dialect === 'stomp' ? new StompBridgeRunner(config, deps, parked) : new BridgeRunner(config, deps, parked);
 }
 
 /** The bridge itself; registries also use `resume`, `waitingForToken` and `onUserStop`. */
@@ -64,10 +73,12 @@ export class BridgeRunner implements Bridge {
     const subscriberName = tuning.subscriberName;
     this.board = status;
     // The parts call each other through closures, so the order they are built in does not matter.
-    this.remote = new RemoteHub({ hubUrl: config.remoteHubUrl, topic: remoteTopic, dialect, fetch: deps.fetch, timers, requestTimeoutMs: tuning.requestTimeoutMs, subscriberName });
+    // A getTopic bridge learns its remote topic at each connect: every part reads it when it needs it.
+    const topicNow = () => this.subscription.remoteTopic ?? remoteTopic;
+    this.remote = new RemoteHub({ hubUrl: config.remoteHubUrl, get topic() { return topicNow(); }, dialect, fetch: deps.fetch, timers, requestTimeoutMs: tuning.requestTimeoutMs, subscriberName });
     const subscription = new RemoteSubscription(this.remote, config, config.events);
     this.subscription = subscription;
-    this.inbound = new InboundRelay({ hub: deps.hub, topic, remoteTopic, seen, localVersions, remoteVersions, ids, status, echoed: (id) => this.outbox.echoed(id) });
+    this.inbound = new InboundRelay({ hub: deps.hub, topic, get remoteTopic() { return topicNow(); }, seen, localVersions, remoteVersions, ids, status, echoed: (id) => this.outbox.echoed(id) });
     this.outbound = new OutboundRelay({
       hub: deps.hub,
       topic,
@@ -83,7 +94,9 @@ export class BridgeRunner implements Bridge {
     const session = {
       WebSocket: deps.WebSocket,
       dialect,
-      remoteTopic,
+      get remoteTopic() {
+        return topicNow();
+      },
       tuning,
       timers,
       resubscribe: (endpoint: string) => subscription.renew(endpoint),
@@ -119,7 +132,7 @@ export class BridgeRunner implements Bridge {
         unauthorized: (message) => this.link.unauthorized(message),
         broken: (s, message) => this.link.drop(s, message, true),
       },
-      { limit: tuning.queueLimit, attempts: tuning.publishAttempts, remoteTopic, remoteVersions, timers, now, echoWaitMs: ECHO_WAIT_MS },
+      { limit: tuning.queueLimit, attempts: tuning.publishAttempts, get remoteTopic() { return topicNow(); }, remoteVersions, timers, now, echoWaitMs: ECHO_WAIT_MS },
     );
     if (parked !== undefined) this.link.park();
   }

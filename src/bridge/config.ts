@@ -38,10 +38,15 @@ export function checkConfig(config: BridgeConfig): CheckedConfig {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('remoteHubUrl must be an http: or https: URL (the remote hub.url)', 'value');
   const dialect = dialectNamed(config.dialect);
-  if (!dialect) throw badRequest(`dialect ${JSON.stringify(config.dialect)} is unknown (expected stu3 or topic-path)`, 'value');
+  if (!dialect) throw badRequest(`dialect ${JSON.stringify(config.dialect)} is unknown (expected stu3, topic-path, stomp or 2019)`, 'value');
   const events = config.events;
   if (events !== undefined && (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === 'string'))) {
     throw badRequest('events must be a non-empty list of event names (leave it out for the whole catalog)', 'value');
+  }
+  const getTopic = checkGetTopic(config);
+  if (getTopic) {
+    // The remote topic comes from GetTopic at each connect; until then it is unknown.
+    return { config: { topic, remoteHubUrl: config.remoteHubUrl, dialect: dialect.name, getTopic, ...(events ? { events: [...events] } : {}) }, dialect, remoteTopic: '' };
   }
   const remoteTopic = config.remoteTopic ? validateTopic(config.remoteTopic, 'remoteTopic') : topic;
   return {
@@ -49,4 +54,16 @@ export function checkConfig(config: BridgeConfig): CheckedConfig {
     dialect,
     remoteTopic,
   };
+}
+
+/** `getTopic` (channels.md §4): a username, and a secret that replaces token and remoteTopic. Only the username is returned. */
+function checkGetTopic(config: BridgeConfig): { username: string } | undefined {
+  const g = config.getTopic as unknown;
+  if (g === undefined) return undefined;
+  const v = (typeof g === 'object' && g !== null ? g : {}) as Record<string, unknown>;
+  if (typeof v.username !== 'string' || v.username.trim() === '') throw badRequest('getTopic.username must be a non-empty string', 'value');
+  if (v.secret !== undefined && (typeof v.secret !== 'string' || v.secret === '')) throw badRequest('getTopic.secret must be a non-empty string', 'value');
+  if (config.token !== undefined || config.getToken !== undefined) throw badRequest('getTopic.secret is the Bearer of a getTopic bridge: leave token and getToken out', 'value');
+  if (config.remoteTopic !== undefined) throw badRequest('a getTopic bridge gets its remote topic from the remote hub: leave remoteTopic out', 'value');
+  return { username: v.username };
 }

@@ -4,6 +4,7 @@
  * be guessed from the wire. Adding a dialect means adding an object to DIALECTS.
  */
 import type { DialectName } from './types.js';
+import { dialect2019 } from './dialect-2019.js';
 
 /** What a confirmation said, as far as a dialect cares. */
 export interface ConfirmationFacts {
@@ -23,6 +24,16 @@ export interface Dialect {
   readonly heartbeatMs: number;
   /** Returns a reason when a confirmation is not for this subscription, else undefined. */
   checkConfirmation(confirmation: ConfirmationFacts, topic: string): string | undefined;
+  /** Extra form parameters of a subscribe (the 2019 envelope asks for `hub.channel.dialect`). */
+  readonly subscribeParams?: Readonly<Record<string, string>>;
+  /** Answers carry no id: the remote takes each as the answer to its oldest unanswered notification. */
+  readonly answersWithoutId?: boolean;
+  /** The answer frame, when it is not `{id, status}`. */
+  answerFrame?(status: number, now: number): unknown;
+  /** True for a frame that stands for the confirmation (the 2019 greeting). */
+  isGreeting?(frame: unknown): boolean;
+  /** Look up `{topic}/protocols` for where the current context is read. */
+  readonly listsProtocols?: boolean;
 }
 
 /** `{hub.url}/{topic}`, with the topic as one path segment. */
@@ -61,8 +72,21 @@ export const topicPath: Dialect = {
   checkConfirmation: () => undefined,
 };
 
+/**
+ * A hub's STOMP 1.2 channel (the Philips proposal, channels.md §1): the bridge speaks STOMP at
+ * `{hub.url}/websocket` (./stomp-bridge.ts) and reads the current context by pull context. The
+ * URLs below are the ones it uses over HTTP.
+ */
+export const stomp: Dialect = {
+  name: 'stomp',
+  publishUrl: (hubUrl) => hubUrl,
+  contextUrl: (hubUrl, topic) => `${topicUrl(hubUrl, topic)}/context`,
+  heartbeatMs: 10_000,
+  checkConfirmation: () => undefined,
+};
+
 /** Every dialect by name. */
-export const DIALECTS: Readonly<Record<DialectName, Dialect>> = { stu3, 'topic-path': topicPath };
+export const DIALECTS: Readonly<Record<DialectName, Dialect>> = { stu3, 'topic-path': topicPath, stomp, '2019': dialect2019 };
 
 /** Finds a dialect, or undefined for an unknown name. */
 export function dialectNamed(name: string | undefined): Dialect | undefined {

@@ -38,7 +38,7 @@ export class LocalLink {
   open(): void {
     const o = this.options;
     this.active = true;
-    const sub = o.hub.subscribe({ topic: o.topic, events: o.events, leaseSeconds: o.leaseSeconds, subscriberName: o.subscriberName });
+    const sub = o.hub.subscribe({ topic: o.topic, events: o.events, leaseSeconds: o.leaseSeconds, subscriberName: o.subscriberName, channel: 'bridge' });
     this.endpoint = sub.endpoint;
     const generation = ++this.generation;
     const channel: SubscriberChannel = {

@@ -3,7 +3,7 @@
  * configurations persisted without their token, and resumed after the host restarts.
  */
 import { bridgeKey, BRIDGE_STORAGE_KEY } from './key.js';
-import { BridgeRunner } from './bridge.js';
+import { createBridgeRunner, type RunnableBridge } from './bridge.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig } from './types.js';
 
 /** A small async key-value store (idb-keyval in the worker, a Map in tests). */
@@ -41,7 +41,7 @@ const WAITING = 'waiting for a token: the bridge resumes when it is opened again
 export { bridgeKey, BRIDGE_STORAGE_KEY };
 
 interface Entry {
-  bridge: BridgeRunner;
+  bridge: RunnableBridge;
   stored: StoredBridge;
 }
 
@@ -61,18 +61,18 @@ export class BridgeRegistry {
   async open(config: BridgeConfig): Promise<Bridge> {
     const key = bridgeKey(config);
     const existing = this.entries.get(key);
-    const hasToken = Boolean(config.token || config.getToken);
+    const hasToken = Boolean(config.token || config.getToken || config.getTopic);
     if (existing) {
       const state = existing.bridge.status().state;
       if (existing.bridge.waitingForToken) {
-        if (!hasToken) return existing.bridge;
-        existing.bridge.resume({ token: config.token, getToken: config.getToken });
+        if (!hasToken || (config.getTopic && !config.getTopic.secret)) return existing.bridge;
+        existing.bridge.resume({ token: config.token, getToken: config.getToken, getTopic: config.getTopic });
         return existing.bridge;
       }
       if (state !== 'denied' && state !== 'stopped') return existing.bridge;
       this.entries.delete(key); // a denied bridge is replaced by a fresh one
     }
-    const bridge = new BridgeRunner(config, this.options);
+    const bridge = createBridgeRunner(config, this.options);
     const entry: Entry = { bridge, stored: { config: bridge.config, needsToken: hasToken } };
     this.adopt(key, entry);
     bridge.start();
@@ -102,13 +102,14 @@ export class BridgeRegistry {
       let token: string | undefined;
       if (item.needsToken && getToken) token = await getToken(item.config);
       const waiting = item.needsToken && !token;
-      const config: BridgeConfig = {
-        ...item.config,
-        ...(token && getToken ? { token, getToken: async () => (await getToken(item.config)) ?? token } : {}),
-      };
-      let bridge: BridgeRunner;
+      const { getTopic: named, ...rest } = item.config;
+      // A GetTopic bridge's token is its secret.
+      const config: BridgeConfig = named
+        ? { ...rest, getTopic: { username: named.username, ...(token ? { secret: token } : {}) } as BridgeConfig['getTopic'] }
+        : { ...rest, ...(token && getToken ? { token, getToken: async () => (await getToken(item.config)) ?? token } : {}) };
+      let bridge: RunnableBridge;
       try {
-        bridge = new BridgeRunner(config, this.options, waiting ? WAITING : undefined);
+        bridge = createBridgeRunner(config, this.options, waiting ? WAITING : undefined);
       } catch {
         continue; // a stored config this version cannot read
       }
@@ -146,7 +147,7 @@ export class BridgeRegistry {
     });
   }
 
-  private forget(key: string, bridge: BridgeRunner, keepListed = false): void {
+  private forget(key: string, bridge: RunnableBridge, keepListed = false): void {
     if (this.entries.get(key)?.bridge !== bridge) return;
     if (!keepListed) this.entries.delete(key);
     void this.persist();
@@ -174,6 +175,6 @@ export class BridgeRegistry {
 
 /** A configuration without anything secret, whatever it was given. */
 function stripToken(config: PublicBridgeConfig): PublicBridgeConfig {
-  const { topic, remoteHubUrl, remoteTopic, events, dialect } = config;
-  return JSON.parse(JSON.stringify({ topic, remoteHubUrl, remoteTopic, events, dialect })) as PublicBridgeConfig;
+  const { topic, remoteHubUrl, remoteTopic, events, dialect, getTopic } = config;
+  return JSON.parse(JSON.stringify({ topic, remoteHubUrl, remoteTopic, events, dialect, getTopic: getTopic ? { username: getTopic.username } : undefined })) as PublicBridgeConfig;
 }

@@ -3,7 +3,8 @@
  * request context change (JSON, §5.1), get current context (§7) and discovery (§2).
  * Every call has a timeout; failures become a RemoteError that says whether a retry can help.
  */
-import type { Dialect } from './dialects.js';
+import { contextFromProtocols, getTopicUrl, readTopicAnswer } from './dialect-2019.js';
+import { topicUrl, type Dialect } from './dialects.js';
 import type { FetchLike, Timers } from './types.js';
 
 /** A failed call to the remote hub. `status` is undefined when no HTTP answer arrived. */
@@ -69,6 +70,7 @@ export class RemoteHub {
       'subscriber.name': this.options.subscriberName,
     });
     if (endpoint) form.set('hub.channel.endpoint', endpoint);
+    for (const [k, v] of Object.entries(this.options.dialect.subscribeParams ?? {})) form.set(k, v);
     const text = await this.call('subscribe', this.options.hubUrl, 'POST', token, form.toString(), 'application/x-www-form-urlencoded');
     let answer: unknown = text;
     try {
@@ -106,7 +108,12 @@ export class RemoteHub {
 
   /** Reads the topic's current context as the remote shapes it. */
   async getContext(token: string | undefined): Promise<unknown> {
-    const url = this.options.dialect.contextUrl(this.options.hubUrl, this.options.topic);
+    let url = this.options.dialect.contextUrl(this.options.hubUrl, this.options.topic);
+    if (this.options.dialect.listsProtocols) {
+      // Pull context when the remote lists it (channels.md §2), else get-context at {topic}.
+      const listed = await this.call('protocols', `${topicUrl(this.options.hubUrl, this.options.topic)}/protocols`, 'GET', token).then(contextFromProtocols, () => undefined);
+      if (listed) url = listed;
+    }
     const text = await this.call('get context', url, 'GET', token);
     if (text.trim() === '') return {};
     try {
@@ -114,6 +121,14 @@ export class RemoteHub {
     } catch {
       throw new RemoteError('get context: the remote hub answered with something that is not JSON', undefined);
     }
+  }
+
+  /** The 2019 GetTopic: the topic of `username`, authenticated by the app-wide secret. */
+  async getTopic(username: string, secret: string): Promise<string> {
+    const text = await this.call('gettopic', getTopicUrl(this.options.hubUrl, username, secret), 'GET', undefined);
+    const topic = readTopicAnswer(text);
+    if (!topic) throw new RemoteError('gettopic: the remote hub answered without a topic', undefined);
+    return topic;
   }
 
   /** `eventsSupported` from `.well-known/fhircast-configuration`, or undefined when the remote has none. */

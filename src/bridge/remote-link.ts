@@ -143,7 +143,10 @@ export class RemoteLink {
     try {
       await this.o.subscription.refreshToken();
     } catch (error) {
-      if (!stale()) this.needToken(`getToken failed: ${messageOf(error)}`);
+      // A GetTopic call fails like any call to the remote (retry, 401, denial); getToken is the page's.
+      if (stale()) return;
+      if (error instanceof RemoteError) this.attemptFailed(error);
+      else this.needToken(`getToken failed: ${messageOf(error)}`);
       return;
     }
     if (stale()) return;

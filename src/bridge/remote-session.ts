@@ -49,6 +49,8 @@ export class RemoteSession {
   private retired = false;
   private readonly socket: WebSocketLike;
   private readonly timers: { confirm?: unknown; silence?: unknown; renew?: unknown } = {};
+  /** With a dialect whose answers carry no id: notifications in arrival order, with their status once known. */
+  private readonly unanswered: Array<{ id: string | undefined; status?: number }> = [];
 
   /** Opens a socket to `endpoint` and starts waiting for the confirmation; throws what the WebSocket constructor throws. */
   constructor(
@@ -76,8 +78,23 @@ export class RemoteSession {
   /** Answers a notification (fhircast-spec.md §3.4.1) while the socket is open. */
   ack(id: string, status: number): void {
     if (this.retired || this.socket.readyState !== OPEN) return;
+    if (this.o.dialect.answersWithoutId) return this.answerInOrder(id, status);
+    this.write({ id, status });
+  }
+
+  /** The remote takes an answer without id for its oldest unanswered notification: answer in arrival order. */
+  private answerInOrder(id: string | undefined, status: number): void {
+    const waiting = this.unanswered.find((u) => u.status === undefined && u.id === id);
+    if (waiting) waiting.status = status;
+    while (this.unanswered[0]?.status !== undefined) {
+      const done = this.unanswered.shift()!;
+      this.write(this.o.dialect.answerFrame?.(done.status!, Date.now()) ?? { status: done.status });
+    }
+  }
+
+  private write(frame: unknown): void {
     try {
-      this.socket.send(JSON.stringify({ id, status }));
+      this.socket.send(JSON.stringify(frame));
     } catch {
       // the close event will follow
     }
@@ -109,10 +126,12 @@ export class RemoteSession {
     if (text.length > MAX_REMOTE_FRAME_CHARS) {
       // Every other way into the hub is bounded at 1 MiB (HUB-SEC-08); a remote is no exception.
       const id = oversizedFrameId(text);
-      if (id) this.ack(id, 413);
+      if (this.o.dialect.answersWithoutId) this.unanswered.push({ id });
+      if (id || this.o.dialect.answersWithoutId) this.ack(id!, 413);
       return;
     }
     const frame = readFrame(text);
+    if (frame.kind === 'ignored' && this.o.dialect.isGreeting?.(parsed(text))) return this.onConfirmation({ kind: 'confirmation' });
     switch (frame.kind) {
       case 'confirmation':
         return this.onConfirmation(frame);
@@ -123,6 +142,10 @@ export class RemoteSession {
         this.armSilence();
         return;
       case 'notification':
+        if (this.o.dialect.answersWithoutId) {
+          // A notification without id can only be answered at once: nothing will name it later.
+          this.unanswered.push({ id: frame.notification.id, ...(frame.notification.id ? {} : { status: 200 }) });
+        }
         return this.events.notification(frame.notification);
       default:
         return; // garbage, acks, OHIF-style echoes of the endpoint: ignored
@@ -171,5 +194,13 @@ export class RemoteSession {
     if (this.retired) return;
     if (url !== this.endpoint) return this.events.moved(url); // some hubs hand out a new endpoint on renewal
     this.scheduleRenewal(); // the fresh confirmation reschedules with the granted lease
+  }
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -8,12 +8,13 @@ import { RemoteError, type RemoteHub } from './remote-http.js';
 import type { BridgeConfig } from './types.js';
 
 /** The credentials of a bridge: never stored, never shown. */
-export type BridgeAuth = Pick<BridgeConfig, 'token' | 'getToken'>;
+export type BridgeAuth = Pick<BridgeConfig, 'token' | 'getToken' | 'getTopic'>;
 
 /** Credentials and event list for subscribing at the remote hub. */
 export class RemoteSubscription {
   private auth: BridgeAuth;
   private currentToken: string | undefined;
+  private gotTopic: string | undefined;
   private list: string[];
   private readonly fixedEvents: boolean;
   private narrowed = false;
@@ -24,7 +25,7 @@ export class RemoteSubscription {
     auth: BridgeAuth,
     events: readonly string[] | undefined,
   ) {
-    this.auth = { token: auth.token, getToken: auth.getToken };
+    this.auth = { token: auth.token, getToken: auth.getToken, getTopic: auth.getTopic };
     this.list = [...(events ?? CATALOG_EVENT_NAMES)];
     this.fixedEvents = Boolean(events);
   }
@@ -41,16 +42,32 @@ export class RemoteSubscription {
 
   /** True when a fresh token can be asked for, so a 401 deserves one more try. */
   get refreshable(): boolean {
-    return Boolean(this.auth.getToken);
+    return Boolean(this.auth.getToken || this.auth.getTopic);
   }
 
   /** Takes new credentials (a bridge resumed with a token). */
   setAuth(auth: BridgeAuth): void {
-    this.auth = { token: auth.token, getToken: auth.getToken };
+    this.auth = { token: auth.token, getToken: auth.getToken, getTopic: auth.getTopic };
   }
 
-  /** Asks getToken for a fresh token, falling back to the fixed one. Rejects when getToken does. */
+  /** The remote topic GetTopic gave at the latest connect (a getTopic bridge), else undefined. */
+  get remoteTopic(): string | undefined {
+    return this.gotTopic;
+  }
+
+  /**
+   * Asks getToken for a fresh token, falling back to the fixed one; a getTopic bridge asks GetTopic
+   * for the topic again (a remote may have restarted) and uses its secret as the token. Rejects when
+   * getToken or GetTopic does.
+   */
   async refreshToken(): Promise<void> {
+    const g = this.auth.getTopic;
+    if (g) {
+      if (!g.secret) throw new RemoteError('getTopic has no secret', 401);
+      this.gotTopic = await this.remote.getTopic(g.username, g.secret);
+      this.currentToken = g.secret;
+      return;
+    }
     this.currentToken = this.auth.getToken ? ((await this.auth.getToken()) ?? this.auth.token) : this.auth.token;
   }
 

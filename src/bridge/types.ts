@@ -5,7 +5,7 @@
 import type { Clock, Hub } from '../hub/index.js';
 
 /** Names of the remote-hub dialects a bridge can speak (see ./dialects.ts). */
-export type DialectName = 'stu3' | 'topic-path';
+export type DialectName = 'stu3' | 'topic-path' | 'stomp' | '2019';
 
 /** Where a bridge relays a local topic to, and how. */
 export interface BridgeConfig {
@@ -23,10 +23,15 @@ export interface BridgeConfig {
   getToken?: () => string | undefined | Promise<string | undefined>;
   /** How the remote hub differs from the spec; default `stu3`. */
   dialect?: DialectName;
+  /**
+   * Get the remote topic by the 2019 GetTopic (`{remote}/gettopic?username=&secret=`); `secret` is
+   * then the Bearer. Excludes `token` and `remoteTopic`. The secret is held like a token.
+   */
+  getTopic?: { username: string; secret: string };
 }
 
-/** A bridge's configuration as it may be stored or shown: without any token. */
-export type PublicBridgeConfig = Omit<BridgeConfig, 'token' | 'getToken'>;
+/** A bridge's configuration as it may be stored or shown: without any token or secret. */
+export type PublicBridgeConfig = Omit<BridgeConfig, 'token' | 'getToken' | 'getTopic'> & { getTopic?: { username: string } };
 
 /** Life cycle of a bridge. `denied` and `stopped` are final (a registry may resume a bridge stopped for lack of a token). */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'denied' | 'stopped';

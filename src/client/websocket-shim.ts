@@ -65,7 +65,7 @@ export function createWebSocketClass(carrier: SocketCarrier, hubUrl: string): ty
     readonly CLOSING = CLOSING;
     readonly CLOSED = CLOSED;
     readonly url!: string;
-    readonly protocol = '';
+    readonly protocol: string = '';
     readonly extensions = '';
     readonly bufferedAmount = 0;
     binaryType: BinaryType = 'blob';
@@ -84,6 +84,9 @@ export function createWebSocketClass(carrier: SocketCarrier, hubUrl: string): ty
         return new WebSocket(parsed, protocols) as unknown as HubWebSocket;
       }
       this.url = parsed.href;
+      // The STOMP endpoint answers as a server picking v12.stomp would (channels.md §1).
+      const offered = typeof protocols === 'string' ? [protocols] : (protocols ?? []);
+      if (parsed.pathname.replace(/\/+$/, '') === `${hubPath}/websocket` && offered.includes('v12.stomp')) this.protocol = 'v12.stomp';
       this.#id = carrier.open(this.url, {
         opened: () => {
           if (this.#state !== CONNECTING) return;

@@ -6,6 +6,9 @@
 import { badRequest, tooLarge } from '../protocol/outcome.js';
 import type { BridgeRequest, TypedSubscribeArgs } from '../link/messages.js';
 
+/** The bridge's dialects (src/bridge/dialects.ts), named here so the host need not load the bridge to check one. */
+const BRIDGE_DIALECTS: readonly string[] = ['stu3', 'topic-path', 'stomp', '2019'];
+
 const MAX_ID_LENGTH = 200;
 const MAX_EVENTS = 100;
 
@@ -76,13 +79,15 @@ export function bridgeRequest(value: unknown): BridgeRequest {
     throw badRequest('bridge events must be a list of event names', 'value');
   }
   const dialect = cfg.dialect;
-  if (dialect !== undefined && dialect !== 'stu3' && dialect !== 'topic-path') throw badRequest(`bridge dialect must be 'stu3' or 'topic-path', got ${String(dialect)}`, 'value');
+  if (dialect !== undefined && !BRIDGE_DIALECTS.includes(dialect as string)) throw badRequest(`bridge dialect must be one of ${BRIDGE_DIALECTS.join(', ')}, got ${String(dialect)}`, 'value');
+  const getTopic = cfg.getTopic === undefined ? undefined : record(cfg.getTopic, 'bridge getTopic');
   return {
     topic: text(cfg.topic, 'bridge topic (hub.topic)', 256),
     remoteHubUrl: text(cfg.remoteHubUrl, 'bridge remoteHubUrl', 2048),
     remoteTopic: optionalText(cfg.remoteTopic, 'bridge remoteTopic'),
     events: events as string[] | undefined,
     token: cfg.token === undefined ? undefined : text(cfg.token, 'bridge token', 8192),
-    dialect,
+    dialect: dialect as BridgeRequest['dialect'],
+    ...(getTopic ? { getTopic: { username: text(getTopic.username, 'bridge getTopic.username', 256), secret: text(getTopic.secret, 'bridge getTopic.secret', 8192) } } : {}),
   };
 }

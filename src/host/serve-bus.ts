@@ -5,7 +5,7 @@
  * (HUB-SEC-15). Messages of clients the host does not know are otherwise ignored.
  */
 import type { Bus, BusMessage } from '../link/bus.js';
-import { canSeal, sealedLink, startRendezvous } from '../link/sealed-link.js';
+import { canSeal } from '../link/seal-support.js';
 import type { HostRuntime } from './runtime.js';
 
 /** Serves the bus's clients with `runtime`; returns the function that stops it. */
@@ -38,6 +38,8 @@ export function serveBus(runtime: HostRuntime, bus: Bus): () => void {
 
 /** Answers a client's rendezvous: the session listens on the sealed link before the client can send on it. */
 async function openSession(runtime: HostRuntime, bus: Bus, message: BusMessage): Promise<void> {
+  // Loaded on the first leader-tab client: a worker that only serves SharedWorker pages never needs it.
+  const { sealedLink, startRendezvous } = await import('../link/sealed-link.js');
   const rendezvous = await startRendezvous();
   let key: CryptoKey;
   try {

@@ -35,7 +35,7 @@ export class TypedSubscriptions {
   add(subId: string, request: TypedSubscribeArgs & { subscriberName: string }): SubscribeResult {
     if (this.entries.has(subId)) throw conflict(`subscription id ${subId} is already in use on this connection`);
     const { hub, post } = this.context;
-    const result = hub.subscribe({ ...request, autoRenew: true });
+    const result = hub.subscribe({ ...request, autoRenew: true, channel: 'typed' });
     const entry: Entry = { topic: result.topic, endpoint: result.endpoint };
     const limit = this.context.portBudgetMessages ?? DEFAULT_PORT_BUDGET_MESSAGES;
     const budget = portBudget(limit, () => this.overBudget(subId, entry, limit));

@@ -36,8 +36,13 @@ export interface PublishResult {
   id: string;
 }
 
+/** The door a subscription came through, shown by `inspect()` (the engine treats them all alike). */
+export type ChannelLabel = 'stu3' | 'stomp' | 'websub' | '2019' | 'typed' | 'bridge';
+
 /** What a subscribe needs, whichever door it came through. */
 export interface SubscribeInput {
+  /** Which door it came through; default `stu3`. */
+  channel?: ChannelLabel;
   topic: string;
   events: readonly string[];
   leaseSeconds?: number;
@@ -79,7 +84,7 @@ export interface HubSnapshot {
   topics: Array<{
     topic: string;
     current?: string;
-    subscribers: Array<{ name: string; events: string; leaseRemainingSeconds: number; connected: boolean; lastAck?: { at: number; status: number }; pending: number }>;
+    subscribers: Array<{ name: string; channel: ChannelLabel; events: string; leaseRemainingSeconds: number; connected: boolean; lastAck?: { at: number; status: number }; pending: number }>;
     open: Array<{ type: string; id: string; versionId: string; event: string; contentCount: number; current: boolean }>;
   }>;
 }

@@ -3,7 +3,7 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
 import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';
@@ -17,13 +17,14 @@ import { HubLog, type HubLogEntry } from './log.js';
 import { CoalescingWriter } from './persistence.js';
 import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
 import { IDENTITY_KEY, type MalformedRecord } from './records.js';
-import { malformedMessage, restoreState, type RestoredState } from './restore.js';
+import type { ReplicaPort } from './replica.js';
+import type { RestoredState } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
 import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
 import { TopicState, type RecordChanges } from './topic-state.js';
 
-export type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
+export type { ChannelLabel, ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
 
@@ -99,7 +100,11 @@ export class Hub {
    * `inspect().storage.malformed`, or, with `malformedRecords: 'refuse'`, stop the start.
    */
   static async create(options: HubOptions): Promise<Hub> {
-    const restored = restoreState(await options.storage.loadAll(), options.clock.now());
+    const stored = await options.storage.loadAll();
+    if (stored.size === 0) return new Hub(options, { topics: new Map(), malformed: [] });
+    // Validation and restore load only for a store that holds records: a new hub starts without them.
+    const { restoreState, malformedMessage } = await import('./restore.js');
+    const restored = restoreState(stored, options.clock.now());
     if (restored.malformed.length > 0 && options.malformedRecords === 'refuse') throw new Error(malformedMessage(restored.malformed));
     return new Hub(options, restored);
   }
@@ -198,6 +203,7 @@ export class Hub {
         leaseExpiresAt: now + lease * 1000,
         confirmed: false,
         autoRenew: req.autoRenew ?? false,
+        channel: req.channel ?? 'stu3',
         name: req.subscriberName ?? `unnamed subscriber ${++this.unnamedCount}`,
         createdAt: now,
       };
@@ -361,15 +367,16 @@ export class Hub {
   }
 
   /** Input → engine → (records, frames): the change is applied, then its records go to the writer and its frames to the channels. */
-  private applyChange(body: unknown, pathTopic: string | undefined): { id: string; durable: Promise<void> | undefined } {
+  private applyChange(body: unknown, pathTopic: string | undefined, newId = () => randomToken(this.crypto), replica = false): { id: string; durable: Promise<void> | undefined } {
     const now = this.clock.now();
     const change = checkChange(body, pathTopic, now);
     const { topic } = change;
     // A topic is only added once its first change is accepted: refused requests leave no trace (HUB-CHANGE-14).
     const known = this.topics.get(topic);
-    if (!known) this.checkRoomForTopic(topic);
+    // A replica applies what the log accepted: the topic bound was checked where the change arrived.
+    if (!known && !replica) this.checkRoomForTopic(topic);
     const state = known ?? new TopicState({ topic, createdAt: now, seq: 0 }, now);
-    const outcome = applyEvent(state, change, { newId: () => randomToken(this.crypto), maxOpenContexts: this.bounds.maxOpenContexts, maxContentBytes: this.bounds.maxContentBytes });
+    const outcome = applyEvent(state, change, { newId, maxOpenContexts: this.bounds.maxOpenContexts, maxContentBytes: this.bounds.maxContentBytes });
     if (!known) this.topics.set(topic, state);
     this.noteForgotten(state, outcome);
     const sent = outcome.broadcasts[0]?.notification ?? change.notification;
@@ -414,6 +421,12 @@ export class Hub {
   getContext(topic: string): GetContextResponse {
     const state = this.topics.get(topic);
     return state ? structuredCloneJson(state.getContext()) : { 'context.type': '', context: [] };
+  }
+
+  /** The open notification that made the topic's context current, if any (pull context, channels.md §2). */
+  currentOpen(topic: string): Notification | undefined {
+    const open = this.topics.get(topic)?.current()?.notification;
+    return open ? structuredCloneJson(open) : undefined;
   }
 
   // ---- time ------------------------------------------------------------------------------
@@ -568,6 +581,44 @@ export class Hub {
   /** Hands a change's records to the writer; resolves once they are durable (undefined when there are none). */
   private persist(records: RecordChanges): Promise<void> | undefined {
     return records.size === 0 ? undefined : this.writer.markAll(records);
+  }
+
+  /** The engine as cluster replication drives it (src/hub/replica.ts); not for apps. */
+  replicaPort(): ReplicaPort {
+    return {
+      clock: this.clock,
+      crypto: this.crypto,
+      subscriptions: this.subscriptions,
+      applyChange: (body, pathTopic, newId) => {
+        try {
+          const { id, durable } = this.applyChange(body, pathTopic, newId, true);
+          // The log is what makes a replica's change durable; a failed write is logged and retried by the writer.
+          void durable?.catch(() => undefined);
+          return id;
+        } catch (error) {
+          if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, pathTopic) });
+          throw error;
+        } finally {
+          this.rearm();
+        }
+      },
+      checkRoomForTopic: (topic) => {
+        if (!this.topics.has(topic)) this.checkRoomForTopic(topic);
+      },
+      addSubscription: (sub) => {
+        const state = this.topicState(sub.topic, false);
+        this.subscriptions.set(sub.endpoint, sub);
+        state.subscribers.add(sub);
+        this.noteActivity(state);
+        this.schedule(sub);
+        this.rearm();
+      },
+      broadcast: (topic, b) => {
+        const state = this.topics.get(topic);
+        if (state) this.broadcast(state, b);
+      },
+      emit: (entry) => this.log.emit(entry),
+    };
   }
 
   /** Resolves when every accepted change is durable. */

@@ -1,4 +1,4 @@
-export { Hub, type HubOptions, type PublishResult, type SubscribeResult, type SubscribeInput, type ConnectionHandle, type HubSnapshot } from './hub.js';
+export { Hub, type ChannelLabel, type HubOptions, type PublishResult, type SubscribeResult, type SubscribeInput, type ConnectionHandle, type HubSnapshot } from './hub.js';
 export type { Clock, CryptoSource, HubStorage, SubscriberChannel, HeartbeatFrame } from './ports.js';
 export type { HubLogEntry } from './log.js';
 export { validateUsersConfig, type UsersConfig } from './identity.js';

@@ -1,5 +1,6 @@
 /** Rebuilding the engine's state from the records a storage loaded (HUB-PERSIST-07, HUB-SEC-15). */
-import { contextKey, readRecords, type IdentityRecord, type MalformedRecord } from './records.js';
+import { contextKey, type IdentityRecord, type MalformedRecord } from './records.js';
+import { readRecords } from './record-validation.js';
 import { TopicState } from './topic-state.js';
 
 /** What a store held, as engine state. */

@@ -23,6 +23,7 @@ export function takeSnapshot(topics: Iterable<TopicState>, storage: StorageHealt
       current: state.header.current,
       subscribers: [...state.subscribers].map((s) => ({
         name: s.name,
+        channel: s.channel,
         events: s.eventsText,
         leaseRemainingSeconds: Math.max(0, Math.round((s.leaseExpiresAt - now) / 1000)),
         connected: s.connection?.open ?? false,

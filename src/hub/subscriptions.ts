@@ -1,5 +1,6 @@
 /** Subscriptions and their live connections, keyed by (topic, endpoint). */
 import { filterText, parseEventFilter, badRequest, type EventFilter } from '../protocol/index.js';
+import type { ChannelLabel } from './api-types.js';
 import type { Scheduled } from './deadline-heap.js';
 import type { SubscriberChannel } from './ports.js';
 
@@ -34,6 +35,8 @@ export interface Subscription extends Scheduled {
   confirmed: boolean;
   /** The lease restarts when it runs out instead of ending the subscription (see SubscribeInput). */
   autoRenew: boolean;
+  /** The door it came through (inspect() shows it). */
+  channel: ChannelLabel;
   /** `subscriber.name`, or a label that does not reveal the endpoint. */
   name: string;
   readonly createdAt: number;

@@ -95,6 +95,8 @@ export interface BridgeRequest {
   events?: string[];
   token?: string;
   dialect?: DialectName;
+  /** The 2019 GetTopic (channels.md §4): the secret is then the Bearer; never stored. */
+  getTopic?: { username: string; secret: string };
 }
 
 /** A bridge the host runs, as a page sees it. */

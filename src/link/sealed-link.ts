@@ -8,13 +8,7 @@
  */
 import type { Link } from './messages.js';
 
-/**
- * True where WebCrypto is available (a secure context: https, localhost). Elsewhere, on a plain
- * http origin, no tab of the origin can seal, and leader-tab sessions run unsealed (docs/security.md).
- */
-export function canSeal(): boolean {
-  return typeof globalThis.crypto?.subtle?.deriveKey === 'function';
-}
+export { canSeal } from './seal-support.js';
 
 /** One side of the rendezvous: its public key to send, and the key it derives from the peer's. */
 export interface Rendezvous {

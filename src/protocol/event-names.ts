@@ -4,6 +4,7 @@
  */
 import { ANCHOR_KEYS, catalogEvent, type EventDefinition, type EventKind, type ContextKeyRule } from './catalog.js';
 import { canonicalResourceType } from './resource-types.js';
+import { MAX_EVENT_NAME_LENGTH } from './name-limits.js';
 
 /** 2019 proposal names (lower case) and the STU3 event each stands for (HUB-LEGACY-01). */
 export const LEGACY_ALIASES: Readonly<Record<string, string>> = {
@@ -23,11 +24,7 @@ const SUBSCRIBE_ONLY = new Set(['heartbeat']);
 
 const REVERSE_DOMAIN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$/;
 
-/**
- * Longest event name the hub accepts, in characters (HUB-SEC-11). Catalog names are under 40;
- * the bound keeps a client from making the hub hold (and log, and echo) megabytes per name.
- */
-export const MAX_EVENT_NAME_LENGTH = 256;
+export { MAX_EVENT_NAME_LENGTH } from './name-limits.js';
 const RESOURCE_EVENT = /^([A-Za-z]+)-(open|close|update|select)$/i;
 
 /** A recognised event name. */

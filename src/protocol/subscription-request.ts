@@ -3,7 +3,7 @@
  * (fhircast-spec.md §3.1, HUB-TOLERANT-01/02/03). Errors are 400s whose text names the parameter.
  */
 import { badRequest, HubError } from './outcome.js';
-import { MAX_EVENT_NAME_LENGTH } from './event-names.js';
+import { MAX_EVENT_NAME_LENGTH } from './name-limits.js';
 import { validateTopic } from './topic.js';
 
 /** Most `hub.events` entries one subscription may list (HUB-SEC-11); the catalog has far fewer. */
@@ -20,7 +20,23 @@ export interface SubscriptionRequest {
   leaseSeconds?: number;
   endpoint?: string;
   subscriberName?: string;
+  /** `webhook` (or `websub`) with `tabcast serve --websub` (channels.md §3); else `websocket`. */
+  channelType?: 'websocket' | 'webhook';
+  /** `hub.callback` of a webhook subscription. */
+  callback?: string;
+  /** `hub.secret` of a webhook subscription: signs deliveries, never logged or stored. */
+  secret?: string;
+  /** `hub.channel.dialect`: `2019` frames the socket in the 2019 envelope (channels.md §4). */
+  dialect?: 'stu3' | '2019';
 }
+
+/** What the door accepts beyond STU3. */
+export interface SubscriptionRequestOptions {
+  /** Accept `hub.channel.type` webhook/websub with `hub.callback` (`tabcast serve --websub`). */
+  webhooks?: boolean;
+}
+
+const WEBHOOK_TYPES = new Set(['webhook', 'websub']);
 
 function parseLease(raw: unknown): number {
   const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
@@ -51,7 +67,7 @@ export function formParams(form: URLSearchParams): Record<string, string> {
  * Validates a subscription request given as a flat record of `hub.*` members (from a form or a
  * JSON object). Throws a HubError (400) naming the problem.
  */
-export function parseSubscriptionRequest(params: Record<string, unknown>): SubscriptionRequest {
+export function parseSubscriptionRequest(params: Record<string, unknown>, options: SubscriptionRequestOptions = {}): SubscriptionRequest {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw badRequest('subscription request must be a form or a JSON object of hub.* parameters', 'structure');
   }
@@ -62,17 +78,20 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
     throw badRequest(`hub.mode ${JSON.stringify(mode)} is not supported (expected subscribe or unsubscribe)`, 'value');
   }
   if (!channelType) throw badRequest('hub.channel.type is missing (expected websocket)', 'required');
-  if (channelType.toLowerCase() !== 'websocket') {
-    throw badRequest(`hub.channel.type ${JSON.stringify(channelType)} is not supported: STU3 hubs offer websocket only`, 'not-supported');
+  const webhook = WEBHOOK_TYPES.has(channelType.toLowerCase());
+  if (channelType.toLowerCase() !== 'websocket' && !(webhook && options.webhooks)) {
+    const hint = webhook ? ' (webhook callbacks need tabcast serve --websub; the in-page hub never calls out)' : '';
+    throw badRequest(`hub.channel.type ${JSON.stringify(channelType)} is not supported: STU3 hubs offer websocket only${hint}`, 'not-supported');
   }
   const topic = validateTopic(params['hub.topic']);
   checkNameLimit(params['subscriber.name']);
   const endpoint = asText('hub.channel.endpoint', params['hub.channel.endpoint']) || undefined;
   const subscriberName = asText('subscriber.name', params['subscriber.name']) || undefined;
+  const extra = webhook ? webhookFields(params) : dialectField(params);
 
   if (mode === 'unsubscribe') {
-    if (!endpoint) throw badRequest('hub.channel.endpoint is required to unsubscribe', 'required');
-    return { mode, topic, events: [], endpoint };
+    if (!webhook && !endpoint) throw badRequest('hub.channel.endpoint is required to unsubscribe', 'required');
+    return { mode, topic, events: [], endpoint, ...extra };
   }
 
   const rawEvents = params['hub.events'];
@@ -93,7 +112,25 @@ export function parseSubscriptionRequest(params: Record<string, unknown>): Subsc
 
   const leaseRaw = params['hub.lease_seconds'] ?? params['hub.lease'];
   const leaseSeconds = leaseRaw === undefined || leaseRaw === null || leaseRaw === '' ? undefined : parseLease(leaseRaw);
-  return { mode, topic, events, leaseSeconds, endpoint, subscriberName };
+  return { mode, topic, events, leaseSeconds, endpoint, subscriberName, ...extra };
+}
+
+/** `hub.callback` (required) and `hub.secret` of a webhook subscription. */
+function webhookFields(params: Record<string, unknown>): Partial<SubscriptionRequest> {
+  const callback = asText('hub.callback', params['hub.callback']);
+  if (!callback) throw badRequest('hub.callback is required for a webhook subscription', 'required');
+  if (callback.length > 2048) throw badRequest('hub.callback is longer than 2048 characters', 'value');
+  const secret = asText('hub.secret', params['hub.secret']) || undefined;
+  if (secret !== undefined && secret.length > 1024) throw badRequest('hub.secret is longer than 1024 characters', 'value');
+  return { channelType: 'webhook', callback, ...(secret ? { secret } : {}) };
+}
+
+/** `hub.channel.dialect`: `stu3` (default) or `2019`. */
+function dialectField(params: Record<string, unknown>): Partial<SubscriptionRequest> {
+  const raw = asText('hub.channel.dialect', params['hub.channel.dialect'])?.toLowerCase();
+  if (!raw || raw === 'stu3') return {};
+  if (raw !== '2019') throw badRequest(`hub.channel.dialect ${JSON.stringify(raw)} is not supported (expected stu3 or 2019)`, 'value');
+  return { dialect: '2019' };
 }
 
 /** Refuses (400) a subscriber.name longer than the hub keeps for a whole lease (HUB-SEC-11). */

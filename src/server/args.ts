@@ -26,6 +26,13 @@ export interface ServeArgs {
   maxUnconnectedPerIp?: number;
   /** hub.url as clients reach it (behind a TLS proxy); its path is the path served. */
   publicUrl?: string;
+  /** WebSub callbacks on (`--websub`), with their allowed origins (`--websub-allow`). */
+  websub?: boolean;
+  websubAllow?: string[];
+  /** Cluster mode: the Redis every instance shares (`redis://HOST:PORT`). */
+  redis?: string;
+  /** This instance's name in /healthz. */
+  instanceId?: string;
 }
 
 /** The parsed command line: serve, or print the usage. */
@@ -73,6 +80,12 @@ export const USAGE = `Usage: tabcast serve [options]
   --public-url URL        hub.url as clients reach it, e.g. behind a TLS proxy
                           https://hub.example.org/fhircast/hub: endpoints are then wss:// URLs
                           there; the proxy must forward that same path here
+  --websub                accept WebSub (webhook) subscriptions and {topic}/websub
+  --websub-allow ORIGIN   let callbacks point at ORIGIN (repeatable; default: the
+                          loopback hosts 127.0.0.1, localhost and [::1], any port)
+  --redis URL             cluster mode: share topics with every instance on this
+                          Redis, e.g. redis://127.0.0.1:6379 (see docs/cluster.md)
+  --instance-id ID        this instance's name in {hub.url}/healthz (default random)
   --help                  print this text`;
 
 /** Parses `serve [options]`, accepting `--flag value` and `--flag=value`. Throws UsageError. */
@@ -88,6 +101,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (!token.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(token)}`);
     const eq = token.indexOf('=');
     const flag = eq >= 0 ? token.slice(0, eq) : token;
+    if (flag === '--websub' && eq < 0) {
+      args.websub = true;
+      continue;
+    }
     const setter = FLAGS[flag];
     if (!setter) throw new UsageError(`unknown option ${flag}`);
     let value: string | undefined;
@@ -103,6 +120,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     args.path = publicPath;
   }
+  if (args.websubAllow && !args.websub) throw new UsageError('--websub-allow needs --websub');
   return { command: 'serve', args };
 }
 
@@ -160,8 +178,19 @@ const FLAGS: Record<string, Setter> = {
   '--max-connections': (a, v, f) => {
     a.maxConnections = integer(v, f, 1, 1_000_000);
   },
+  '--websub-allow': (a, v, f) => {
+    (a.websubAllow ??= []).push(origin(v, f));
+  },
   '--public-url': (a, v, f) => {
     a.publicUrl = publicUrl(v, f);
+  },
+  '--redis': (a, v, f) => {
+    if (!/^rediss?:\/\/[^\s/]+(\/\d+)?$/.test(v)) throw new UsageError(`${f} must be a Redis URL such as redis://127.0.0.1:6379, got ${JSON.stringify(v)}`);
+    a.redis = v;
+  },
+  '--instance-id': (a, v, f) => {
+    if (!/^[\w.-]{1,64}$/.test(v)) throw new UsageError(`${f} must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(v)}`);
+    a.instanceId = v;
   },
 };
 

@@ -54,6 +54,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       maxConnectionsPerIp: args.maxConnectionsPerIp,
       maxUnconnectedPerIp: args.maxUnconnectedPerIp,
       publicUrl: args.publicUrl,
+      ...(args.websub ? { websub: { allow: args.websubAllow ?? [] } } : {}),
+      ...(args.redis === undefined ? {} : { redis: args.redis, instanceId: args.instanceId }),
       log: io.err,
     });
   } catch (error) {
@@ -62,6 +64,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   io.out(`FHIRcast hub listening on ${server.url}`);
   if (server.publicUrl !== server.url) io.out(`clients reach it as hub.url ${server.publicUrl}`);
+  if (server.websub) io.out(`WebSub callbacks on: the hub calls back only ${server.websub.allowed}`);
   await io.stopRequested();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finished = await Promise.race([

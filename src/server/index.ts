@@ -8,7 +8,7 @@ import { memoryStorage } from '../adapters/memory-storage.js';
 import { systemClock, timerDriver } from '../adapters/system-clock.js';
 import { webCrypto } from '../adapters/web-crypto.js';
 import { badRequest, tooLarge } from '../protocol/index.js';
-import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type WireHandler } from '../wire/index.js';
+import { createWireHandler, errorResponse, methodNotAllowed, DEFAULT_BODY_LIMIT_BYTES, type ChannelSwitches, type WireHandler } from '../wire/index.js';
 import { corsFor } from './cors.js';
 import { bodyBudget, DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
 import { hostCheck, MISDIRECTED_HEAD } from './host-check.js';
@@ -17,6 +17,8 @@ import { unconnectedCap, DEFAULT_MAX_UNCONNECTED_PER_IP } from './unconnected-ca
 import { endpointIdFromUrl, hubLocation } from '../wire/endpoints.js';
 import { discardUnreadBody, isFetchableMethod, requestUrl, sendResponse, toFetchRequest } from './http-bridge.js';
 import { socketDoor, type SocketDoor } from './sockets.js';
+import { WebsubDoor, type WebsubOptions } from '../websub/index.js';
+import { clusterDoor, type ClusterDoor } from './cluster-door.js';
 
 /** How to run the server; everything has a default. */
 export interface ServerOptions {
@@ -57,10 +59,18 @@ export interface ServerOptions {
    */
   publicUrl?: string;
   bodyLimitBytes?: number;
+  /** The proposal's channels this server offers (channels.md). Default `{ stomp: true, websub: false }`. */
+  channels?: ChannelSwitches;
   /** The engine's clock (tests pass a fake one and call `hub.tick()`). */
   clock?: Clock;
+  /** WebSub callbacks (`--websub`, channels.md §3); absent = webhook subscriptions get 400. */
+  websub?: WebsubOptions;
   /** Receives one line per problem the server hit on its own (never a secret or an endpoint). */
   log?: (line: string) => void;
+  /** Cluster mode: share topics with every instance on this Redis (`redis://HOST:PORT`, HUB-CLUSTER). */
+  redis?: string;
+  /** This instance's name in /healthz (cluster mode). Default: random. */
+  instanceId?: string;
 }
 
 /** A listening server. */
@@ -70,6 +80,8 @@ export interface RunningServer {
   /** hub.url as clients reach it: `publicUrl`, else `url`. */
   readonly publicUrl: string;
   readonly hub: Hub;
+  /** The WebSub door when `websub` was given. */
+  readonly websub?: WebsubDoor;
   /** Closes subscriber sockets with 1001, writes pending state, stops listening. */
   close(): Promise<void>;
 }
@@ -91,25 +103,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clock = options.clock ?? systemClock;
   let hub: Hub | undefined;
   const driver = timerDriver(() => hub?.tick(), clock);
-  const storage = options.storage ?? memoryStorage();
-  hub = await Hub.create({
-    clock,
-    crypto: webCrypto,
-    storage,
-    ackTimeoutMs: options.ackTimeoutMs,
-    heartbeatMs,
-    bounds: options.bounds,
-    // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
-    malformedRecords: 'refuse',
-    onWake: driver.onWake,
-    onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
-  }).catch(async (error: unknown) => {
-    await storage.close?.().catch(() => undefined);
+  const cluster: ClusterDoor | undefined = options.redis === undefined ? undefined : await clusterDoor(options.redis, options.instanceId, log);
+  const storage = cluster?.node.hubStorage ?? options.storage ?? memoryStorage();
+  const start = async () => {
+    hub = await Hub.create({
+      clock,
+      crypto: webCrypto,
+      storage,
+      ackTimeoutMs: options.ackTimeoutMs,
+      heartbeatMs,
+      bounds: options.bounds,
+      // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
+      malformedRecords: 'refuse',
+      onWake: driver.onWake,
+      onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
+    }).catch(async (error: unknown) => {
+      await storage.close?.().catch(() => undefined);
+      throw error;
+    });
+    await cluster?.node.attach(hub);
+    if (options.users) await hub.configureUsers(options.users);
+    return hub;
+  };
+  // In cluster mode one instance starts at a time, so a users file's topics are drawn once (HUB-CLUSTER-01).
+  const engine = cluster ? await cluster.node.whileStarting(start).catch(async (error: unknown) => {
+    await cluster.node.close();
     throw error;
-  });
-  const engine = hub;
-  if (options.users) await engine.configureUsers(options.users);
+  }) : await start();
 
+  const websub = options.websub ? new WebsubDoor({ ...options.websub, hub: engine, ackTimeoutMs: options.ackTimeoutMs ?? 10_000, log }) : undefined;
   const allowed = new Set(options.allowOrigins ?? []);
   let wire: WireHandler | undefined;
   let sockets: SocketDoor | undefined;
@@ -182,7 +204,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         admitSubscription: (request) => unconnected.admit(clientOf.get(request) ?? 'unknown'),
         onSubscribed: (request, endpointId) => unconnected.subscribed(clientOf.get(request) ?? 'unknown', endpointId),
         bodyLimitBytes: limit,
+        channels: options.channels,
+        now: () => clock.now(),
         onInternalError: (error) => log(`tabcast: internal error: ${error instanceof Error ? error.message : String(error)}`),
+        webhooks: websub,
+        health: cluster?.health,
       });
       const location = hubLocation(wire.hubUrl);
       sockets = socketDoor(wire, base, heartbeatMs, log, {
@@ -196,9 +222,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   });
   server.on('upgrade', (req, socket, head) => {
-    if (ownName(req.headers.host)) return sockets!.upgrade(req, socket, head);
-    socket.on('error', () => undefined);
-    socket.end(MISDIRECTED_HEAD);
+    if (!ownName(req.headers.host)) {
+      socket.on('error', () => undefined);
+      socket.end(MISDIRECTED_HEAD);
+      return;
+    }
+    if (!cluster) return sockets!.upgrade(req, socket, head);
+    // An endpoint another instance issued is adopted before the upgrade is checked (HUB-CLUSTER-02).
+    void cluster.beforeUpgrade(wire!, req.url, base).then(() => sockets!.upgrade(req, socket, head));
   });
   server.on('error', (error) => log(`tabcast: server error: ${error.message}`));
 
@@ -207,6 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url: `${base}${path}`,
     publicUrl: wire!.hubUrl,
     hub: engine,
+    websub,
     close() {
       closing ??= (async () => {
         const stopped = new Promise((resolve) => server.close(resolve));
@@ -216,6 +248,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await stopped;
         driver.stop();
         await storage.close?.();
+        await cluster?.node.close();
       })();
       return closing;
     },

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ConnectionHandle } from '../hub/index.js';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { WireHandler } from '../wire/index.js';
+import { STOMP_FRAME_LIMIT_BYTES, STOMP_SUBPROTOCOL, type WireHandler } from '../wire/index.js';
 
 /** The socket side of the server. */
 export interface SocketDoor {
@@ -36,7 +36,9 @@ export interface SocketDoorOptions {
 export function socketDoor(wire: WireHandler, base: string, pingMs: number, log: (line: string) => void = () => undefined, options: SocketDoorOptions = {}): SocketDoor {
   const budget = options.bufferBudgetBytes ?? DEFAULT_SOCKET_BUFFER_BUDGET_BYTES;
   // The wire closes a frame over the limit with 1009; ws's own cap only bounds what is buffered.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: wire.bodyLimitBytes * 2 });
+  // STOMP clients offer several versions: pick v12.stomp (channels.md §1), else the first offered, as ws does.
+  const handleProtocols = (offered: Set<string>) => (offered.has(STOMP_SUBPROTOCOL) ? STOMP_SUBPROTOCOL : (offered.values().next().value ?? false));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(wire.bodyLimitBytes, STOMP_FRAME_LIMIT_BYTES) * 2, handleProtocols });
   const alive = new WeakMap<WebSocket, boolean>();
   const pinger =
     pingMs > 0

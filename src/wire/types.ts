@@ -3,6 +3,8 @@
  * in-page shims (hub.fetch / hub.WebSocket). Implemented in ./handler.ts.
  */
 import type { ConnectionHandle } from '../hub/index.js';
+import type { SubscriptionRequest } from '../protocol/index.js';
+import type { ChannelSwitches } from './protocols.js';
 
 /** Settings of one wire surface. */
 export interface WireOptions {
@@ -22,6 +24,20 @@ export interface WireOptions {
    * so the door can log them. The error may carry a stack; never send it to a client.
    */
   onInternalError?: (error: unknown) => void;
+  /** Which of the proposal's channels this door offers (channels.md §1–3). Default `{ stomp: true, websub: false }`; `websub` follows `webhooks`. */
+  channels?: ChannelSwitches;
+  /** Wall-clock time for answers the engine does not stamp (pull context with no context, 2019 greetings). Default Date.now. */
+  now?: () => number;
+  /** Webhook subscriptions and `{topic}/websub` (`tabcast serve --websub`, src/websub); absent = refused. */
+  webhooks?: WebhookDoor;
+  /** Answers `GET {hub.url}/healthz` (cluster mode, HUB-CLUSTER-05); without it the route says the hub is up. */
+  health?: () => { status: number; body: unknown };
+}
+
+/** Where the wire hands webhook subscriptions (channels.md §3); the door lives outside the wire. */
+export interface WebhookDoor {
+  /** Takes a validated webhook subscribe or unsubscribe; throws a HubError 400 for a callback it refuses. */
+  request(req: SubscriptionRequest): void;
 }
 
 /** The hub side of a WebSocket-shaped transport. */

@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { MODES, openApp, patientOpen, steadyAppAndRawPage, uniqueWorkerUrl } from './support.js';
+import { HOST_PROTOCOL } from '../../src/link/messages.js';
 
 for (const mode of MODES) {
   test(`HUB-CHANGE-07 HUB-SEC-09 bad calls through the typed API get a HubError with an OperationOutcome and change nothing (${mode})`, async ({ context }) => {
@@ -86,7 +87,8 @@ test('HUB-SEC-09 garbage on the worker\u2019s control and event ports is answere
   const result = (status: number, code: string) => ({ type: 'RAW', value: { ok: false, error: { status, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code }] } } } });
   expect(answers.calls.early).toMatchObject(result(409, 'processing'));
   expect(answers.calls.old).toMatchObject(result(426, 'not-supported'));
-  expect(answers.calls.hello).toMatchObject({ type: 'RAW', value: { ok: true, value: { protocol: 1 } } });
+  // A protocol-1 page is still served; the welcome names the host's own protocol.
+  expect(answers.calls.hello).toMatchObject({ type: 'RAW', value: { ok: true, value: { protocol: HOST_PROTOCOL } } });
   expect(answers.calls.publish).toMatchObject(result(400, 'required'));
   expect(answers.calls.watch).toMatchObject(result(400, 'value'));
   expect(answers.events).toEqual([0, 1, 2].map(() => ({ t: 'error', error: { status: 400, outcome: expect.objectContaining({ resourceType: 'OperationOutcome' }) } })));

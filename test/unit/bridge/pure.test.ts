@@ -15,7 +15,7 @@ describe('startBridge configuration checks', () => {
     ['no topic', { topic: '' }, 'bridge topic'],
     ['a remote hub.url that is not http(s)', { remoteHubUrl: 'ftp://hub.example.org/x' }, 'http: or https:'],
     ['a remote hub.url that is not a URL', { remoteHubUrl: 'hub' }, 'not a URL'],
-    ['an unknown dialect', { dialect: 'stomp' as never }, 'dialect'],
+    ['an unknown dialect', { dialect: 'mqtt' as never }, 'dialect'],
     ['an empty event list', { events: [] }, 'non-empty list'],
     ['an event the local hub does not know', { events: ['Patient-teleport'] }, 'Patient-teleport'],
   ];

@@ -60,7 +60,7 @@ describe('typed-API arguments', () => {
 
   it('a bridge configuration names a topic, a remote hub and a known dialect', () => {
     expect(bridgeRequest({ topic: 't', remoteHubUrl: 'https://r/hub' })).toMatchObject({ topic: 't', remoteHubUrl: 'https://r/hub' });
-    expect(() => bridgeRequest({ topic: 't', remoteHubUrl: 'https://r/hub', dialect: 'stomp' })).toThrow(/dialect/);
+    expect(() => bridgeRequest({ topic: 't', remoteHubUrl: 'https://r/hub', dialect: 'mqtt' })).toThrow(/dialect/);
     expect(() => bridgeRequest({ topic: 't', remoteHubUrl: 'https://r/hub', events: 'Patient-open' })).toThrow(/list/);
   });
 });

@@ -18,7 +18,7 @@ import { recordStats, runs } from './support/sizes.js';
 const ORIGIN = new URL(HUB_URL).origin;
 const MEDIA = new Set(['application/json', 'application/fhir+json', 'application/x-www-form-urlencoded']);
 
-type Route = { kind: 'hub' | 'well-known' | 'gettopic' | 'endpoint' | 'topic'; allowed: string[] };
+type Route = { kind: 'hub' | 'well-known' | 'gettopic' | 'endpoint' | 'topic' | 'stomp' | 'pull' | 'protocols'; allowed: string[] };
 
 /** The routes of the STU3 surface as the spec and HUB-CHANGE-02/HUB-ID-05 name them. */
 function routeOf(pathname: string): Route | undefined {
@@ -28,7 +28,11 @@ function routeOf(pathname: string): Route | undefined {
   const segs = p.slice(HUB_PATH.length + 1).split('/');
   if (segs.length === 2 && segs[0] === '.well-known' && segs[1] === 'fhircast-configuration') return { kind: 'well-known', allowed: ['GET'] };
   if (segs.length === 2 && segs[0] === 'ws') return { kind: 'endpoint', allowed: ['GET'] };
+  // The Philips proposal's routes (channels.md §1–2): the STOMP endpoint, pull context, the protocol list.
+  if (segs.length === 2 && segs[0] !== '' && segs[1] === 'context') return { kind: 'pull', allowed: ['GET'] };
+  if (segs.length === 2 && segs[0] !== '' && segs[1] === 'protocols') return { kind: 'protocols', allowed: ['GET'] };
   if (segs.length !== 1 || segs[0] === '') return undefined;
+  if (segs[0] === 'websocket') return { kind: 'stomp', allowed: ['GET'] };
   if (['gettopic', 'authenticate'].includes(segs[0]!.toLowerCase())) return { kind: 'gettopic', allowed: ['GET'] };
   return { kind: 'topic', allowed: ['GET', 'POST'] };
 }
@@ -139,6 +143,17 @@ async function sendAndCheck(rig: WireRig, req: { method: string; path: string; c
     expect(res.status, 'no users file: GetTopic is 404 (HUB-ID-05)').toBe(404);
   } else if (route.kind === 'endpoint') {
     expect([404, 426]).toContain(res.status);
+  } else if (route.kind === 'stomp') {
+    expect(res.status, what).toBe(426);
+  } else if (route.kind === 'pull' || route.kind === 'protocols') {
+    const segment = new URL(request.url).pathname.split('/').filter(Boolean).at(-2)!;
+    if (!decodes(segment)) expect(res.status, `${what}: a topic that is not validly percent-encoded is a 400`).toBe(400);
+    else {
+      expect(res.status, what).toBe(200);
+      const body = (await res.clone().json()) as any;
+      if (route.kind === 'pull') expect(typeof body.id === 'string' && typeof body.timestamp === 'string' && body.event?.['hub.topic'] === decodeURIComponent(segment) && Array.isArray(body.event.context), what).toBe(true);
+      else expect(body.protocols.map((p: { name: string }) => p.name), what).toEqual(['websocket', 'stomp', 'context']);
+    }
   }
 
   if (res.status >= 400) {

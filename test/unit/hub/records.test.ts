@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contentKey, contextKey, parseKey, readRecords, topicKey, topicPrefixes } from '../../../src/hub/records.js';
+import { contentKey, contextKey, parseKey, topicKey, topicPrefixes } from '../../../src/hub/records.js';
+import { readRecords } from '../../../src/hub/record-validation.js';
 
 const notification = { timestamp: '2026-01-01T00:00:00Z', id: 'ev-1', event: { 'hub.topic': 'T/1', 'hub.event': 'Patient-open', context: [{ key: 'patient' }] } };
 const context = { topic: 'T/1', anchorType: 'Patient', anchorId: 'p 1', notification, versionId: 'v1', seq: 1, contentBundleId: 'b1', derived: [] };

@@ -20,6 +20,7 @@ export const path = fc.oneof(
   { arbitrary: fc.constantFrom(...TOPICS.map((t) => `${HUB_PATH}/${t}`)), weight: 3 },
   { arbitrary: fc.constantFrom(`${HUB_PATH}/.well-known/fhircast-configuration`, `${HUB_PATH}/ws/{endpoint}`, `${HUB_PATH}/ws/`, `${HUB_PATH}/GetTopic?username=a&secret=b`, `${HUB_PATH}/authenticate`), weight: 2 },
   { arbitrary: nastyString.map((s) => `${HUB_PATH}/${encodeURIComponentLoose(s)}`), weight: 2 },
+  { arbitrary: fc.constantFrom(`${HUB_PATH}/websocket`, `${HUB_PATH}/topic-a/context`, `${HUB_PATH}/topic-b/protocols`, `${HUB_PATH}/%ZZ/context`, `${HUB_PATH}/topic-a/context/x`, `${HUB_PATH}/ws/context`), weight: 1 },
   { arbitrary: fc.constantFrom('/', '/fhircast', '/fhircast/hubx', `${HUB_PATH}/a/b`, `${HUB_PATH}/%ZZ`, `${HUB_PATH}/%F0%9F`, `${HUB_PATH}/..%2F..`, `${HUB_PATH}/ws/a/b`, '/favicon.ico'), weight: 1 },
 );
 

@@ -1,0 +1,56 @@
+/**
+ * The shared change log: appending a change (one atomic script) and reading every change in log
+ * order on a connection of its own. Reading is the only way a change reaches an engine, also on
+ * the instance that appended it, so every replica applies the same changes in the same order.
+ */
+import type { Redis } from 'ioredis';
+import { APPEND_SCRIPT, type ClusterKeys } from './keys.js';
+import { formatPosition, parsePosition, type LogPosition } from './log-position.js';
+
+/** How many entries the log keeps (approximately); a reader further behind reloads. */
+export const LOG_LENGTH = 10_000;
+
+/** One entry as read. */
+export interface LogEntry {
+  position: LogPosition;
+  text: string;
+}
+
+type WithAppend = Redis & { tabcastAppend?(...args: string[]): Promise<string> };
+
+/** Appends `text`; rejects with the script's error (EPOCH, LATE) or the connection's. */
+export async function appendChange(redis: Redis, keys: ClusterKeys, epoch: string, deadlineRedisMs: number, text: string): Promise<LogPosition> {
+  const client = redis as WithAppend;
+  // EVALSHA with a fallback to EVAL: the script text is not sent with every change.
+  if (!client.tabcastAppend) redis.defineCommand('tabcastAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  const id = await client.tabcastAppend!(keys.log, keys.epoch, epoch, String(Math.floor(deadlineRedisMs)), text, String(LOG_LENGTH));
+  return parsePosition(id);
+}
+
+/** Reads entries after `after`, oldest first, in pages; used at start-up. */
+export async function readFrom(redis: Redis, keys: ClusterKeys, after: LogPosition, visit: (entry: LogEntry) => void): Promise<LogPosition> {
+  let from = after;
+  for (;;) {
+    const page = (await redis.xrange(keys.log, `(${formatPosition(from)}`, '+', 'COUNT', 1000)) as Array<[string, string[]]>;
+    for (const [id, fields] of page) {
+      from = parsePosition(id);
+      visit({ position: from, text: fieldValue(fields) });
+    }
+    if (page.length < 1000) return from;
+  }
+}
+
+/**
+ * Waits up to `blockMs` for entries after `after`. The client must time out commands, so a
+ * paused Redis is noticed here too.
+ */
+export async function waitForEntries(redis: Redis, keys: ClusterKeys, after: LogPosition, blockMs: number): Promise<LogEntry[]> {
+  const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys.log, formatPosition(after))) as Array<[string, Array<[string, string[]]>]> | null;
+  if (!reply) return [];
+  return reply[0]![1].map(([id, fields]) => ({ position: parsePosition(id), text: fieldValue(fields) }));
+}
+
+function fieldValue(fields: string[]): string {
+  const i = fields.indexOf('c');
+  return i >= 0 ? (fields[i + 1] ?? '') : '';
+}

@@ -1,0 +1,264 @@
+/**
+ * One instance of a cluster: a full engine kept as a replica of the shared change log in Redis.
+ * A context change is checked here, appended to the log, and answered once this instance's log
+ * reader has applied it, so its 202 or 409 is what every replica computed. Subscriptions are
+ * announced to every instance so any of them can accept an endpoint's WebSocket; acks, leases and
+ * heartbeats stay with the engine that holds the socket; SyncErrors it raises are announced once.
+ */
+import { Redis } from 'ioredis';
+import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
+import { prepareChange, type ReplicaPort } from '../hub/replica.js';
+import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
+import { appendChange, readFrom, waitForEntries } from './change-log.js';
+import { RedisHealth, type HealthState } from './health.js';
+import { clusterKeys, type ClusterKeys } from './keys.js';
+import { LOG_START, parsePosition } from './log-position.js';
+import { LogReplica } from './log-replica.js';
+import { RedisStorage } from './redis-storage.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
+
+/** How to join a cluster. */
+export interface ClusterOptions {
+  /** `redis://HOST:PORT` */
+  redisUrl: string;
+  /** Names this instance in /healthz and logs. Default: a random id. */
+  instanceId?: string;
+  /** Key prefix, so hubs can share a Redis. Default `tabcast`. */
+  prefix?: string;
+  /** Hears problems (never secrets or endpoints). */
+  log?: (line: string) => void;
+}
+
+/** A topic name that /healthz takes (HUB-CLUSTER-05). */
+export const RESERVED_TOPIC = 'healthz';
+
+/** How long a change may take to reach Redis before it is refused there (Redis clock). */
+const APPEND_DEADLINE_MS = 1500;
+/** Client-side bound of every command; longer than the deadline, so a timed-out change is never applied. */
+const COMMAND_TIMEOUT_MS = 2500;
+/** How long a change waits for a reconnect in progress before it is refused. */
+const RECONNECT_WAIT_MS = 1500;
+/** How long one blocking read of the log waits. */
+const READ_BLOCK_MS = 1000;
+
+interface Waiter {
+  resolve(result: PublishResult): void;
+  reject(error: unknown): void;
+}
+
+/** The Redis side of one instance. Build with `ClusterNode.connect`, then `attach` an engine. */
+export class ClusterNode {
+  readonly instanceId: string;
+  readonly keys: ClusterKeys;
+  readonly storage: RedisStorage;
+  private readonly health: RedisHealth;
+  private readonly replica = new LogReplica();
+  private readonly waiters = new Map<string, Waiter>();
+  private counter = 0;
+  private port: ReplicaPort | undefined;
+  private shared: SharedSubscriptions | undefined;
+  private closed = false;
+  private reading: Promise<void> | undefined;
+
+  private constructor(
+    private readonly cmd: Redis,
+    private readonly reader: Redis,
+    private readonly listener: Redis,
+    options: ClusterOptions,
+  ) {
+    this.instanceId = options.instanceId ?? randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() }).slice(0, 12);
+    this.keys = clusterKeys(options.prefix);
+    const log = options.log ?? (() => undefined);
+    this.storage = new RedisStorage(cmd, this.keys, () => this.replica.position);
+    this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
+  }
+
+  /** Connects to Redis (rejects when it cannot within a few seconds) and learns the cluster's epoch. */
+  static async connect(options: ClusterOptions): Promise<ClusterNode> {
+    const make = (commandTimeout: number | undefined) =>
+      new Redis(options.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout, retryStrategy: () => 200, connectTimeout: 3000 });
+    const cmd = make(COMMAND_TIMEOUT_MS);
+    const reader = make(READ_BLOCK_MS + COMMAND_TIMEOUT_MS);
+    const listener = make(undefined);
+    for (const c of [cmd, reader, listener]) c.on('error', () => undefined); // health reports it
+    try {
+      await Promise.all([cmd.connect(), reader.connect(), listener.connect()]);
+    } catch (error) {
+      for (const c of [cmd, reader, listener]) c.disconnect();
+      throw new Error(`cannot reach Redis at ${options.redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const node = new ClusterNode(cmd, reader, listener, options);
+    await node.health.start();
+    return node;
+  }
+
+  /** Runs `task` while no other instance is starting (users file, restore). */
+  async whileStarting<T>(task: () => Promise<T>): Promise<T> {
+    const token = randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() });
+    for (let attempt = 0; ; attempt++) {
+      if ((await this.cmd.set(this.keys.startupLock, token, 'PX', 15_000, 'NX')) === 'OK') break;
+      if (attempt > 300) throw new Error('another instance has held the start-up lock for 15 s');
+      await new Promise((r) => setTimeout(r, 50)); // polling a lock at start-up only; Redis has no lock-released event
+    }
+    try {
+      return await task();
+    } finally {
+      if ((await this.cmd.get(this.keys.startupLock)) === token) await this.cmd.del(this.keys.startupLock);
+    }
+  }
+
+  /** The storage an engine of this instance must be created with. */
+  get hubStorage(): HubStorage {
+    return this.storage;
+  }
+
+  /**
+   * Binds the engine (created with `hubStorage`): replays the log past the loaded records, then
+   * follows it, and routes the engine's publish and subscription requests through the cluster.
+   */
+  async attach(hub: Hub): Promise<void> {
+    const port = hub.replicaPort();
+    this.port = port;
+    this.replica.bind(port);
+    await readFrom(this.cmd, this.keys, LOG_START, (entry) => this.replica.replay(entry, (topic) => this.storage.loadedUpTo.get(topic)));
+    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub);
+    this.shared = shared;
+    await this.listener.subscribe(this.keys.control);
+    this.listener.on('message', (_channel: string, text: string) => shared.onControl(text));
+    hub.observe((entry) => {
+      if (entry.type === 'syncerror' && entry.detail) shared.announceSyncError(entry.detail as Notification);
+    });
+    const subscribeLocally = hub.handleSubscriptionRequest.bind(hub);
+    // Cluster mode owns its engine: these two entry points go through Redis instead.
+    hub.publish = (body, options = {}) => this.publish(body, options.pathTopic);
+    // A Promise in cluster mode (an endpoint of another instance is looked up first); the wire awaits it.
+    (hub as { handleSubscriptionRequest: unknown }).handleSubscriptionRequest = (req: SubscriptionRequest) => {
+      if (req.topic === RESERVED_TOPIC) throw reservedTopic();
+      return shared.handle(req, subscribeLocally);
+    };
+    const readLocally = hub.getContext.bind(hub);
+    // get-context waits for this replica to reach the end of the log: a change whose 202 was
+    // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
+    (hub as { getContext: unknown }).getContext = async (topic: string) => {
+      await this.caughtUp();
+      return readLocally(topic);
+    };
+    this.reading = this.followLog();
+  }
+
+  /** Health for /healthz (HUB-CLUSTER-05). */
+  healthState(): HealthState & { instance: string } {
+    return { instance: this.instanceId, ...this.health.state };
+  }
+
+  /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
+  adoptEndpoint(endpoint: string): Promise<boolean> {
+    return this.shared?.adoptEndpoint(endpoint) ?? Promise.resolve(false);
+  }
+
+  /** Stops following Redis and closes its connections (the engine is shut down by its door). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.health.stop();
+    for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
+    this.waiters.clear();
+    this.replica.releaseAll();
+    this.reader.disconnect();
+    await this.reading?.catch(() => undefined);
+    this.listener.disconnect();
+    await this.cmd.quit().catch(() => this.cmd.disconnect());
+  }
+
+  // ---- context changes ------------------------------------------------------------------
+
+  private async publish(body: unknown, pathTopic: string | undefined): Promise<PublishResult> {
+    const port = this.port!;
+    const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
+    if (topic === RESERVED_TOPIC) throw reservedTopic();
+    port.checkRoomForTopic(topic); // HUB-BOUND-05 here, where the change arrives; replicas follow the log
+    const token = `${this.instanceId}.${++this.counter}`;
+    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+    answered.catch(() => undefined); // the reader may answer before the append's reply arrives
+    const entry = JSON.stringify({ o: token, c: change });
+    for (let attempt = 0; ; attempt++) {
+      await this.connected(RECONNECT_WAIT_MS);
+      // A down state may be older than the reconnect that just happened: look again once.
+      if (this.health.state.redis !== 'ok' && attempt === 0) await this.health.checkSoon();
+      const state = this.health.state;
+      try {
+        if (state.redis !== 'ok' || state.epoch === undefined) throw new Error(`this hub instance cannot reach Redis (${state.reason ?? 'restoring'})`);
+        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry);
+        return await answered;
+      } catch (error) {
+        if (error instanceof HubError) throw error; // the replica's own answer (404, 409)
+        const why = error instanceof Error ? error.message : String(error);
+        // Redis came back empty: once this instance has written its state back, one more try.
+        if (why.startsWith('EPOCH') && attempt === 0) {
+          await this.health.checkSoon();
+          continue;
+        }
+        this.waiters.delete(token);
+        throw new HubError(503, 'transient', `the change was not applied: Redis did not take it (${why}); retry`);
+      }
+    }
+  }
+
+  /** Resolves once this replica applied every change in the log now; at once when Redis is away (local state is served). */
+  private async caughtUp(): Promise<void> {
+    let last: Array<[string, string[]]>;
+    try {
+      last = (await this.cmd.xrevrange(this.keys.log, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    } catch {
+      return;
+    }
+    if (last[0]) await this.replica.reach(parsePosition(last[0][0]), COMMAND_TIMEOUT_MS);
+  }
+
+  /** Resolves once the command connection is ready, or after `ms` (a reconnect in progress is waited for). */
+  private connected(ms: number): Promise<void> {
+    if (this.cmd.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.cmd.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.cmd.once('ready', done);
+    });
+  }
+
+  private async followLog(): Promise<void> {
+    while (!this.closed) {
+      let entries;
+      try {
+        entries = await waitForEntries(this.reader, this.keys, this.replica.position, READ_BLOCK_MS);
+      } catch {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, 200)); // Redis is away; the client reconnects by itself
+        continue;
+      }
+      for (const entry of entries) {
+        // Every entry is applied here, whether or not this instance took the request.
+        const outcome = this.replica.apply(entry);
+        if (!outcome) continue;
+        const waiter = this.waiters.get(outcome.token);
+        this.waiters.delete(outcome.token);
+        if ('result' in outcome) waiter?.resolve(outcome.result);
+        else waiter?.reject(outcome.error);
+      }
+    }
+  }
+
+  // ---- Redis lost its data -----------------------------------------------------------------
+
+  /** Writes this replica's records and live subscriptions back into an empty Redis. */
+  private async restoreAfterDataLoss(): Promise<void> {
+    await this.storage.rewriteAll();
+    await this.shared?.rewriteAll();
+  }
+}
+
+function reservedTopic(): HubError {
+  return badRequest(`"${RESERVED_TOPIC}" is not a topic: ${RESERVED_TOPIC} is the hub's health route`, 'value');
+}

@@ -1,0 +1,83 @@
+/**
+ * Redis keys and the Lua scripts of cluster mode. Every key starts with one prefix, so several
+ * hubs can share a Redis; scripts run atomically, which is what makes the log a single order.
+ */
+
+/** The Redis keys of one cluster. */
+export interface ClusterKeys {
+  /** The change log (a stream): the one order of every accepted change. */
+  log: string;
+  /** A random value set when the cluster's state was first written; gone after Redis lost its data. */
+  epoch: string;
+  /** The set of record keys, for loading. */
+  records: string;
+  /** Prefix of the hash holding one engine record with its tag. */
+  recordPrefix: string;
+  /** A subscription any instance may accept (expires with its lease). */
+  subscription(endpoint: string): string;
+  /** Pub/sub channel for what is not state: subscription notices and SyncErrors. */
+  control: string;
+  /** Serialises instance start-up (users file, restore). */
+  startupLock: string;
+}
+
+/** Keys under `prefix` (default `tabcast`). */
+export function clusterKeys(prefix = 'tabcast'): ClusterKeys {
+  return {
+    log: `${prefix}:log`,
+    epoch: `${prefix}:epoch`,
+    records: `${prefix}:records`,
+    recordPrefix: `${prefix}:rec:`,
+    subscription: (endpoint) => `${prefix}:sub:${endpoint}`,
+    control: `${prefix}:control`,
+    startupLock: `${prefix}:startup`,
+  };
+}
+
+/**
+ * Appends a change to the log. Refused when Redis lost its data since this instance last saw it
+ * (the epoch differs), and when the script runs after its deadline in Redis's own time: a change
+ * whose publisher was already told 503 (Redis paused, then resumed) is never applied later.
+ * KEYS: log, epoch. ARGV: epoch, deadline (ms, Redis clock), entry, max log length.
+ */
+export const APPEND_SCRIPT = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH Redis lost its data; the cluster is restoring it') end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[2]) then return redis.error_reply('LATE the change reached Redis after its deadline and was not applied') end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3])
+`;
+
+/**
+ * Writes records tagged with the log position their values reflect; a record already stored
+ * with a later tag is kept (several instances write the same records, in any order).
+ * KEYS: records set. ARGV: tag ms, tag seq, record prefix, then (key, 's'|'d', value) triples.
+ */
+export const WRITE_SCRIPT = `
+local ms, sq = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 4, #ARGV, 3 do
+  local k = ARGV[3] .. ARGV[i]
+  local cur = redis.call('HMGET', k, 'ms', 'sq')
+  local cms, csq = tonumber(cur[1]), tonumber(cur[2])
+  if not cms or cms < ms or (cms == ms and csq <= sq) then
+    redis.call('HSET', k, 'ms', ARGV[1], 'sq', ARGV[2], 'd', ARGV[i + 1], 'v', ARGV[i + 2])
+    redis.call('SADD', KEYS[1], ARGV[i])
+  end
+end
+return 1
+`;
+
+/**
+ * Reads every record in one atomic step: flat (key, ms, seq, kind, value) quintuples.
+ * KEYS: records set. ARGV: record prefix.
+ */
+export const LOAD_SCRIPT = `
+local out = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local h = redis.call('HMGET', ARGV[1] .. key, 'ms', 'sq', 'd', 'v')
+  if h[1] then
+    out[#out + 1] = key; out[#out + 1] = h[1]; out[#out + 1] = h[2]; out[#out + 1] = h[3]; out[#out + 1] = h[4]
+  end
+end
+return out
+`;
