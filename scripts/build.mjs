@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { buildPackageExtras } from './build-package.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = Date.now();
@@ -111,3 +112,6 @@ if (tsc.status !== 0) {
 mkdirSync(`${root}/dist`, { recursive: true });
 writeFileSync(`${root}/dist/tabcast.d.ts`, "export * from './types/client/index.js';\n");
 console.log(`built dist/tabcast.d.ts (build took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+// The npm package's extra entries (tabcast/worker, tabcast/relay, tabcast/server): scripts/build-package.mjs.
+await buildPackageExtras(root);

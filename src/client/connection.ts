@@ -30,7 +30,11 @@ export class HostConnection {
 
   /** Opens the first session; its errors reach `connect()`'s caller. */
   async start(): Promise<void> {
-    this.adopt(await this.openFresh());
+    // Calls made before the first session is up (the drop-in's, made at once) wait for it.
+    const opening = this.openFresh();
+    this.reopening = opening;
+    opening.catch(() => undefined); // reported to start()'s caller and to the calls that wait
+    this.adopt(await opening);
   }
 
   /** The live session, waiting for a reconnect if there is none right now. */

@@ -9,6 +9,7 @@ import { BridgeHandles } from './bridge-handles.js';
 import { HostConnection } from './connection.js';
 import { createFetch } from './fetch-shim.js';
 import type { Session } from './session.js';
+import { requireFunction, requireObject, requireText } from './argument-checks.js';
 import { SocketTable } from './socket-table.js';
 import { PageSubscriptions } from './subscriptions.js';
 import type { EventCallback, PublishRequest, SubscribeOptions, TabcastHub } from './types.js';
@@ -52,19 +53,35 @@ export class HubClient implements TabcastHub {
     return this.connection.start();
   }
 
+  // Every call checks its arguments inside an async function: a bad one rejects with a 400, never throws.
   createTopic = () => this.connection.call((api) => api.createTopic());
-  getTopic = (username: string, secret: string) => this.connection.call((api) => api.getTopic(username, secret), true);
-  subscribe = (options: SubscribeOptions, onEvent: EventCallback) => this.subscriptions.add({ ...options }, onEvent);
-  getContext = (topic: string) => this.connection.call((api) => api.getContext(topic), true);
+  getTopic = async (username: string, secret: string) => {
+    requireText(username, 'getTopic(username, secret): username');
+    requireText(secret, 'getTopic(username, secret): secret');
+    return this.connection.call((api) => api.getTopic(username, secret), true);
+  };
+  subscribe = async (options: SubscribeOptions, onEvent: EventCallback) => {
+    requireObject(options, 'subscribe(options, onEvent): options');
+    requireFunction(onEvent, 'subscribe(options, onEvent): onEvent');
+    return this.subscriptions.add({ ...options }, onEvent);
+  };
+  getContext = async (topic: string) => {
+    requireText(topic, 'getContext(topic): topic');
+    return this.connection.call((api) => api.getContext(topic), true);
+  };
   inspect = () => this.connection.call((api) => api.inspect(), true);
-  bridge = (options: Parameters<TabcastHub['bridge']>[0]) => this.bridges.open(options);
+  bridge = async (options: Parameters<TabcastHub['bridge']>[0]) => this.bridges.open(requireObject(options, 'bridge(options): options'));
 
   async publish(topic: string, request: PublishRequest) {
+    requireText(topic, 'publish(topic, request): topic');
+    requireObject(request, "publish(topic, request): request (the event: { 'hub.event', context })");
     const body = contextChangeBody(topic, request);
     return this.connection.run((session) => session.publish(body));
   }
 
   observe(listener: (entry: HubLogEntry) => void): () => void {
+    // observe returns a function, not a promise, so a bad listener is the one synchronous 400.
+    requireFunction(listener, 'observe(listener): listener');
     this.observers.add(listener);
     if (this.observers.size === 1) this.setObserving(true);
     return () => {

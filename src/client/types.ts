@@ -19,6 +19,17 @@ export interface ConnectOptions {
   /** The virtual hub.url the standard API answers to. Default `${origin}/fhircast/hub`. */
   hubUrl?: string;
   mode?: HubMode;
+  /**
+   * A relay page on the hub's origin (it loads tabcast-relay.js), for apps on another origin of
+   * the same site: the page embeds it as a hidden iframe and reaches that origin's hub through it.
+   */
+  relayUrl?: string;
+}
+
+/** Options of `install()` (drop-in mode): the hub URL whose requests and sockets go to the in-page hub. */
+export interface InstallOptions extends Omit<ConnectOptions, 'hubUrl'> {
+  /** The hub.url the app already uses; requests to it, below it and its endpoints go to tabcast. */
+  hubUrl: string;
 }
 
 /** What to subscribe to (hub.topic, hub.events, subscriber.name, hub.lease_seconds). */

@@ -132,3 +132,43 @@ test('HUB-BOUND-05 the worker holds at most 10,000 topics: one more gets 503 wit
   expect(refused).toMatchObject({ status: 503, message: expect.stringContaining('10000 topics') });
   expect((await page.evaluate(([t, r]) => harness.publish(t, r), [made.first, studyOpen('st-1')] as const)).status).toBe(202);
 });
+
+// The worker's connect deadline is the DESIGN.md constant (60 s), so this test lives through it in real
+// time; it awaits the hub's own log entry for the ending instead of sleeping.
+test('HUB-BOUND-06 in the real SharedWorker, a subscription whose WebSocket never opens ends after 60 s and its endpoint is then refused with 404', async ({ context }, info) => {
+  test.setTimeout(120_000);
+  const page = await openApp(context, 'shared-worker', 'Viewer', { workerUrl: uniqueWorkerUrl(info.testId) });
+  const outcome = await page.evaluate(async () => {
+    const hub = harness.hub;
+    const topic = await hub.createTopic();
+    const ended = new Promise<{ at: number; detail?: string }>((resolve) => {
+      const stop = hub.observe((e: { type: string; subscriber?: string; at: number; detail?: string }) => {
+        if (e.type === 'denied' && e.subscriber === 'Never connects') {
+          stop();
+          resolve(e);
+        }
+      });
+    });
+    const subscribedAt = Date.now();
+    const body = new URLSearchParams({
+      'hub.mode': 'subscribe',
+      'hub.topic': topic,
+      'hub.events': 'Patient-open',
+      'hub.channel.type': 'websocket',
+      'hub.lease_seconds': '3600',
+      'subscriber.name': 'Never connects',
+    });
+    const res = await hub.fetch(new Request(hub.hubUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }));
+    const endpoint: string = (await res.json())['hub.channel.endpoint'];
+    const probe = (url: string) => hub.fetch(new Request(url.replace(/^ws/, 'http'))).then((r: Response) => r.status);
+    const before = await probe(endpoint);
+    const entry = await ended;
+    return { subscribeStatus: res.status, before, after: await probe(endpoint), waitedMs: entry.at - subscribedAt, detail: entry.detail, forgotten: (await hub.inspect()).forgotten };
+  });
+  expect(outcome.subscribeStatus).toBe(202);
+  expect(outcome.before).toBe(426); // the endpoint exists (it speaks WebSocket only) while the deadline runs
+  expect(outcome.waitedMs).toBeGreaterThanOrEqual(59_990);
+  expect(outcome.detail).toContain('no connection');
+  expect(outcome.after).toBe(404);
+  expect(outcome.forgotten.subscriptions).toBe(1);
+});

@@ -3,7 +3,7 @@ import { openApp, patientOpen, sharedWorkerTargets } from './support.js';
 
 test('a plain <script> tag defines Tabcast and its worker defaults to the sibling tabcast-worker.js', async ({ context, baseURL }) => {
   const page = await openApp(context, 'leader-tab'); // the leader imports the worker URL, so resource timing shows it
-  expect(await page.evaluate(() => [typeof Tabcast.connect, typeof Tabcast.HubError, Object.keys(Tabcast).sort()])).toEqual(['function', 'function', ['HubError', 'connect']]);
+  expect(await page.evaluate(() => [typeof Tabcast.connect, typeof Tabcast.HubError, Object.keys(Tabcast).sort()])).toEqual(['function', 'function', ['HubError', 'connect', 'install', 'uninstall']]);
   const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('tabcast-worker')));
   expect(loaded).toEqual([`${baseURL}/tabcast/tabcast-worker.js`]);
   const topic = await page.evaluate(() => harness.hub.createTopic());
