@@ -16,7 +16,7 @@ import type { Hub } from '../../../src/hub/index.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { FakeClock } from '../support/harness.js';
 import { startCrashableRemote } from './support/crashable-remote.js';
-import { currentPatient, localApp, localHub, patientOpen, until, waitForState } from './support/local.js';
+import { currentPatient, localApp, localHub, patientOpen, restartThreeTimes, until, waitForState } from './support/local.js';
 import { ManualTimers } from './support/manual-timers.js';
 
 const LOCAL = 'T-local';
@@ -156,18 +156,6 @@ describe('against tabcast serve', () => {
   });
 });
 
-/**
- * Runs each backoff the bridge waits on (the soonest timer, when it is no longer than the largest
- * backoff) until the bridge is connected again; between them the sockets and requests are real.
- */
-async function reconnected(bridge: Bridge, manual: ManualTimers): Promise<void> {
-  while (bridge.status().state !== 'connected') {
-    const soonest = manual.delays()[0];
-    if (soonest !== undefined && soonest <= FAST.backoffMaxMs) await manual.advance(soonest);
-    else await new Promise((r) => setImmediate(r));
-  }
-}
-
 interface Remote {
   url: string;
   stop(): Promise<void>;
@@ -207,29 +195,12 @@ describe.each(modes)('the remote restarted three times mid-session: %s', (_name,
     const bridge = bridgeTo(hub, manual, remote.url);
     await waitForState(bridge, 'connected');
 
-    const localIds: string[] = [];
-    const remoteIds: string[] = [];
-    for (let round = 1; round <= 3; round++) {
-      const live = `L${round}-live`;
-      await hub.publish(patientOpen(LOCAL, `p${round}a`, live));
-      localIds.push(live);
-      await until(() => published.includes(live), `${live} at the remote`);
-      const far = `R${round}`;
-      await remotePublish(remote.url, patientOpen(REMOTE, `r${round}`, far));
-      remoteIds.push(far);
-      await until(() => app.ids().includes(far), `${far} locally`);
-
-      await remote.stop();
-      await waitForState(bridge, 'reconnecting');
-      for (const tag of ['b', 'c']) {
-        const queued = `L${round}-queued-${tag}`;
-        await hub.publish(patientOpen(LOCAL, `p${round}${tag}`, queued));
-        localIds.push(queued);
-      }
-      remote = await launch(port, dataDir, published);
-      await reconnected(bridge, manual);
-      await until(() => published.includes(`L${round}-queued-c`), `round ${round}'s queue at the remote`);
-    }
+    const { localIds, remoteIds } = await restartThreeTimes({
+      hub, app, bridge, manual, maxBackoffMs: FAST.backoffMaxMs, localTopic: LOCAL, remoteTopic: REMOTE, published,
+      remotePublish: (body) => remotePublish(remote.url, body),
+      stop: () => remote.stop(),
+      relaunch: async () => void (remote = await launch(port, dataDir, published)),
+    });
 
     const count = (list: string[], id: string) => list.filter((x) => x === id).length;
     expect(published.filter((id) => localIds.includes(id))).toEqual(localIds); // all of them, in order, once
