@@ -2,6 +2,8 @@
  * The bridge's `2019` dialect (channels.md §4, HUB-ENV-03) against `tabcast serve --users` (the
  * server library with a users file, on 127.0.0.1): GetTopic, Bearer, the envelope both ways,
  * context adoption, and three restarts of the remote (state kept in a data file).
+ * The sockets are real; the bridge's clock and timers are manual (a reconnect happens when the test
+ * moves time past the backoff), so nothing here waits on real time.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,13 +11,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { lmdbStorage } from '../../../src/adapters/lmdb-storage.js';
-import { systemClock, systemTimers } from '../../../src/adapters/system-clock.js';
 import { BridgeRegistry, startBridge, type Bridge, type BridgeConfig } from '../../../src/bridge/index.js';
 import { isHubError } from '../../../src/protocol/index.js';
 import type { Hub } from '../../../src/hub/index.js';
 import { startServer, type RunningServer } from '../../../src/server/index.js';
 import { DIST_MISSING, HubProcess } from '../server/support.js';
-import { currentPatient, localApp, localHub, patientOpen, until, waitForState } from './support/local.js';
+import { currentPatient, localApp, localHub, patientOpen, restartThreeTimes, until, waitForState } from './support/local.js';
+import { ManualTimers } from './support/manual-timers.js';
 
 const LOCAL = 'T-local-2019';
 const SECRET = 'the-app-wide-secret-of-2019';
@@ -51,10 +53,11 @@ class RecordingWebSocket extends WebSocket {
   }
 }
 
-function bridge2019(hub: Hub, remoteHubUrl: string, urls: string[] = [], extra: Partial<BridgeConfig> = {}): Bridge {
+/** A 2019-dialect bridge on `manual`'s clock and timers. */
+function bridge2019(hub: Hub, manual: ManualTimers, remoteHubUrl: string, urls: string[] = [], extra: Partial<BridgeConfig> = {}): Bridge {
   const bridge = startBridge(
     { topic: LOCAL, remoteHubUrl, dialect: '2019', getTopic: { username: 'alice', secret: SECRET }, ...extra },
-    { hub, fetch: recordingFetch(urls), WebSocket: RecordingWebSocket as never, clock: systemClock, timers: systemTimers, tuning: FAST },
+    { hub, fetch: recordingFetch(urls), WebSocket: RecordingWebSocket as never, clock: manual.clock, timers: manual.timers, random: () => 0.5, tuning: FAST },
   );
   cleanups.push(() => bridge.stop());
   return bridge;
@@ -98,10 +101,11 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
     bridgeFrames.length = 0;
     const server = await serve();
     const remoteTopic = await topicOf(server.url, 'alice-on-the-ris');
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
     const urls: string[] = [];
-    const bridge = bridge2019(hub, server.url, urls);
+    const bridge = bridge2019(hub, manual, server.url, urls);
     await waitForState(bridge, 'connected');
     expect(urls.some((u) => new URL(u).pathname.endsWith('/gettopic'))).toBe(true);
     expect(bridgeSub(server)).toMatchObject({ channel: '2019' });
@@ -129,9 +133,10 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
     const server = await serve();
     const remoteTopic = await topicOf(server.url, 'alice');
     await remotePublish(server.url, patientOpen(remoteTopic, 'already-open', 'before-bridge'));
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const urls: string[] = [];
-    const bridge = bridge2019(hub, server.url, urls);
+    const bridge = bridge2019(hub, manual, server.url, urls);
     await waitForState(bridge, 'connected');
     await until(() => currentPatient(hub, LOCAL) === 'already-open', 'the remote context adopted');
     const paths = urls.map((u) => new URL(u).pathname);
@@ -140,11 +145,12 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
   });
 
   it('HUB-ENV-03: getTopic with token or remoteTopic is a 400 HubError; the secret is never in config, status or the registry store', async () => {
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     for (const extra of [{ token: 'x' }, { remoteTopic: 'T-x' }]) {
       let error: unknown;
       try {
-        startBridge({ topic: LOCAL, remoteHubUrl: 'http://127.0.0.1:9/fhircast/hub', dialect: '2019', getTopic: { username: 'alice', secret: SECRET }, ...extra }, { hub, fetch, WebSocket, clock: systemClock, timers: systemTimers });
+        startBridge({ topic: LOCAL, remoteHubUrl: 'http://127.0.0.1:9/fhircast/hub', dialect: '2019', getTopic: { username: 'alice', secret: SECRET }, ...extra }, { hub, fetch, WebSocket, clock: manual.clock, timers: manual.timers });
       } catch (e) {
         error = e;
       }
@@ -153,7 +159,7 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
     const server = await serve();
     const store = new Map<string, unknown>();
     const kv = { get: async (k: string) => store.get(k), set: async (k: string, v: unknown) => void store.set(k, v), del: async (k: string) => void store.delete(k) };
-    const registry = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: systemClock, timers: systemTimers, tuning: FAST });
+    const registry = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: manual.clock, timers: manual.timers, tuning: FAST });
     cleanups.push(() => registry.shutdown());
     const bridge = await registry.open({ topic: LOCAL, remoteHubUrl: server.url, dialect: '2019', getTopic: { username: 'alice', secret: SECRET } });
     await waitForState(bridge, 'connected');
@@ -174,14 +180,15 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
 
   it('HUB-ENV-03: after a host restart a getTopic bridge waits for its secret, then resumes', async () => {
     const server = await serve();
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const store = new Map<string, unknown>();
     const kv = { get: async (k: string) => store.get(k), set: async (k: string, v: unknown) => void store.set(k, v), del: async (k: string) => void store.delete(k) };
-    const first = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: systemClock, timers: systemTimers, tuning: FAST });
+    const first = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: manual.clock, timers: manual.timers, tuning: FAST });
     const b1 = await first.open({ topic: LOCAL, remoteHubUrl: server.url, dialect: '2019', getTopic: { username: 'alice', secret: SECRET } });
     await waitForState(b1, 'connected');
     await first.shutdown();
-    const second = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: systemClock, timers: systemTimers, tuning: FAST });
+    const second = new BridgeRegistry({ hub, fetch: (u, i) => fetch(u, i), WebSocket, kv, clock: manual.clock, timers: manual.timers, tuning: FAST });
     cleanups.push(() => second.shutdown());
     const [resumed] = await second.resumeAll();
     expect(resumed!.status().state).toBe('stopped');
@@ -192,8 +199,9 @@ describe('HUB-ENV-03: the 2019 bridge dialect against tabcast serve --users', ()
 
   it('HUB-ENV-03: a wrong secret or an unknown user stops the bridge with a reason', async () => {
     const server = await serve();
-    const hub = await localHub(systemClock);
-    const bridge = bridge2019(hub, server.url, [], { getTopic: { username: 'nobody', secret: SECRET } });
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
+    const bridge = bridge2019(hub, manual, server.url, [], { getTopic: { username: 'nobody', secret: SECRET } });
     const status = await waitForState(bridge, 'denied');
     expect(status.lastError).toMatch(/gettopic/);
   });
@@ -213,35 +221,21 @@ describe('HUB-ENV-03: the 2019 bridge and three restarts of tabcast serve --user
     let remote = await launch(0);
     const port = Number(new URL(remote.url).port);
     const remoteTopic = await topicOf(remote.url, 'alice');
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
-    const bridge = bridge2019(hub, remote.url);
+    const bridge = bridge2019(hub, manual, remote.url);
     await waitForState(bridge, 'connected');
 
-    const localIds: string[] = [];
-    const remoteIds: string[] = [];
-    for (let round = 1; round <= 3; round++) {
-      const live = `L${round}-live`;
-      await hub.publish(patientOpen(LOCAL, `p${round}a`, live));
-      localIds.push(live);
-      await until(() => published.includes(live), `${live} at the remote`);
-      const far = `R${round}`;
-      await remotePublish(remote.url, patientOpen(remoteTopic, `r${round}`, far));
-      remoteIds.push(far);
-      await until(() => app.ids().includes(far), `${far} locally`);
-
-      await remote.close();
-      await waitForState(bridge, 'reconnecting');
-      for (const tag of ['b', 'c']) {
-        const queued = `L${round}-queued-${tag}`;
-        await hub.publish(patientOpen(LOCAL, `p${round}${tag}`, queued));
-        localIds.push(queued);
-      }
-      remote = await launch(port);
-      expect(await topicOf(remote.url, 'alice')).toBe(remoteTopic);
-      await waitForState(bridge, 'connected');
-      await until(() => published.includes(`L${round}-queued-c`), `round ${round}'s queue at the remote`);
-    }
+    const { localIds, remoteIds } = await restartThreeTimes({
+      hub, app, bridge, manual, maxBackoffMs: FAST.backoffMaxMs, localTopic: LOCAL, remoteTopic, published,
+      remotePublish: (body) => remotePublish(remote.url, body),
+      stop: () => remote.close(),
+      relaunch: async () => {
+        remote = await launch(port);
+        expect(await topicOf(remote.url, 'alice')).toBe(remoteTopic);
+      },
+    });
 
     const count = (list: string[], id: string) => list.filter((x) => x === id).length;
     expect(published.filter((id) => localIds.includes(id))).toEqual(localIds);
@@ -302,9 +296,10 @@ describe.skipIf(DIST_MISSING)('HUB-ENV-03 against the tabcast process (needs npm
     const remote = await HubProcess.start(['--port', '0', '--heartbeat-ms', '0', '--users', usersFile]);
     cleanups.push(() => remote.close());
     const remoteTopic = await topicOf(remote.url, 'alice');
-    const hub = await localHub(systemClock);
+    const manual = new ManualTimers();
+    const hub = await localHub(manual.clock);
     const app = localApp(hub, LOCAL);
-    const bridge = bridge2019(hub, remote.url);
+    const bridge = bridge2019(hub, manual, remote.url);
     await waitForState(bridge, 'connected');
     const ris = await remoteApp2019(remote.url, remoteTopic);
     await hub.publish(patientOpen(LOCAL, 'p1', 'cli-local'));

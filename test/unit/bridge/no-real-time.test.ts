@@ -10,13 +10,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 
-/**
- * Files still on real time, each with its reason. dialect-2019.test.ts came with the 2019 dialect
- * (merged from main at 18:57 on 4 Dec) and restarts real servers on real backoff; it is to move
- * onto manual timers like real-remote.test.ts (see `reconnected` there).
- */
-const STILL_ON_REAL_TIME = new Set(['dialect-2019.test.ts']);
-
 /** Each way of waiting on real time, with the words that explain a hit. */
 const REAL_TIME: ReadonlyArray<[RegExp, string]> = [
   [/(?<![\w.$])(?:globalThis\.|window\.)?set(?:Timeout|Interval)\s*\(/, 'a global timer'],
@@ -47,7 +40,7 @@ function realTimeUses(name: string, text: string): string[] {
 
 describe('issue 18: no test under test/unit/bridge waits on real time', () => {
   it('no file there sets a global timer, reads the wall clock, sleeps or hands the bridge real timers', () => {
-    const files = filesUnder(here).filter((f) => f !== self && !STILL_ON_REAL_TIME.has(relative(here, f)));
+    const files = filesUnder(here).filter((f) => f !== self);
     expect(files.length).toBeGreaterThan(5);
     const hits = files.flatMap((f) => realTimeUses(relative(root, f), readFileSync(f, 'utf8')));
     expect(hits).toEqual([]);
