@@ -6,14 +6,14 @@
  */
 import { randomToken } from './ids.js';
 import type { CryptoSource, HeartbeatFrame } from './ports.js';
-import type { Subscription } from './subscriptions.js';
+import type { HubSubscription } from './subscriptions.js';
 
 /**
  * A subscription's next deadline: its lease end, its connect deadline while it never connected
  * (HUB-BOUND-06), and the oldest unanswered notification's ack deadline. Pending answers are kept in
  * order of sending with one timeout, so the first one is the earliest.
  */
-export function nextDeadlineOf(sub: Subscription, connectTimeoutMs: number): number {
+export function nextDeadlineOf(sub: HubSubscription, connectTimeoutMs: number): number {
   let at = sub.leaseExpiresAt;
   if (!sub.confirmed) at = Math.min(at, sub.createdAt + connectTimeoutMs);
   const conn = sub.connection;
@@ -25,14 +25,14 @@ export function nextDeadlineOf(sub: Subscription, connectTimeoutMs: number): num
 }
 
 /** Moves a subscription's lease end, creation time and ack deadlines by `stepMs` (the wall clock stepped back). */
-export function shiftDeadlines(sub: Subscription, stepMs: number): void {
+export function shiftDeadlines(sub: HubSubscription, stepMs: number): void {
   sub.leaseExpiresAt += stepMs;
   (sub as { createdAt: number }).createdAt += stepMs;
   for (const p of sub.connection?.pending.values() ?? []) p.deadline += stepMs;
 }
 
 /** The oldest unanswered notification of a subscription if it is past its deadline. */
-export function overdueAnswer(sub: Subscription, now: number): { id: string; name: string } | undefined {
+export function overdueAnswer(sub: HubSubscription, now: number): { id: string; name: string } | undefined {
   const conn = sub.connection;
   if (!conn?.open) return undefined;
   const first = conn.pending.values().next().value;

@@ -8,7 +8,7 @@ import type { HubLog } from './log.js';
 import type { Broadcast } from './context-change.js';
 import type { TopicState } from './topic-state.js';
 import type { Clock, SubscriberChannel } from './ports.js';
-import type { Connection, Subscription } from './subscriptions.js';
+import type { Connection, HubSubscription } from './subscriptions.js';
 
 /** Unanswered notifications kept per connection; the oldest is forgotten beyond this. */
 const MAX_PENDING_PER_CONNECTION = 1000;
@@ -28,7 +28,7 @@ export interface BroadcastOptions {
   /** Wait for answers (default); SyncErrors are not answered. */
   track?: boolean;
   /** A subscriber that must not get it (the one a SyncError is about). */
-  exclude?: Subscription;
+  exclude?: HubSubscription;
 }
 
 /** Sends frames to subscribers and records what they owe an answer for. */
@@ -43,7 +43,7 @@ export class Delivery {
    * The frames a broadcast makes, one per subscription that gets it: the event to every matching
    * subscriber of the topic, derived opens to those who lack the source. Sends nothing.
    */
-  plan(subscribers: Iterable<Subscription>, broadcast: Broadcast): Outgoing[] {
+  plan(subscribers: Iterable<HubSubscription>, broadcast: Broadcast): Outgoing[] {
     const { canonical, notification, derived, options } = broadcast;
     const out: Outgoing[] = [];
     for (const sub of subscribers) {
@@ -113,7 +113,7 @@ export class Delivery {
   }
 
   /** Sends one frame; a transport that throws is logged, not propagated. */
-  send(channel: SubscriberChannel, frame: Parameters<SubscriberChannel['send']>[0], sub: Subscription): void {
+  send(channel: SubscriberChannel, frame: Parameters<SubscriberChannel['send']>[0], sub: HubSubscription): void {
     try {
       channel.send(frame);
     } catch (error) {

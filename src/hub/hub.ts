@@ -21,7 +21,7 @@ import type { ReplicaPort } from './replica.js';
 import type { RestoredState } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
-import { parseEventList, type Connection, type Subscription } from './subscriptions.js';
+import { parseEventList, type Connection, type HubSubscription } from './subscriptions.js';
 import { TopicState, type RecordChanges } from './topic-state.js';
 
 export type { ChannelLabel, ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
@@ -46,11 +46,11 @@ export class Hub {
   private readonly restoredIdentity?: IdentityRecord;
   private usersSet: boolean;
   private readonly topics: Map<string, TopicState>;
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptions = new Map<string, HubSubscription>();
   /** Connections whose channel is open: heartbeats go to these only. */
   private readonly openConnections = new Set<Connection>();
   /** Each subscription at its next deadline; each empty topic at its idle deadline. */
-  private readonly subscriptionDeadlines = new DeadlineHeap<Subscription>();
+  private readonly subscriptionDeadlines = new DeadlineHeap<HubSubscription>();
   private readonly idleTopics = new DeadlineHeap<TopicState>();
   private readonly log = new HubLog();
   private readonly delivery: Delivery;
@@ -181,7 +181,7 @@ export class Hub {
     }
     const lease = Math.min(req.leaseSeconds ?? this.defaultLease, this.maxLease);
     const now = this.clock.now();
-    let sub: Subscription;
+    let sub: HubSubscription;
     if (req.endpoint) {
       const existing = this.subscriptions.get(req.endpoint);
       if (!existing || existing.topic !== topic) throw notFound('hub.channel.endpoint is not a live subscription of this hub.topic');
@@ -260,7 +260,7 @@ export class Hub {
     };
   }
 
-  private confirmation(sub: Subscription) {
+  private confirmation(sub: HubSubscription) {
     return {
       'hub.mode': 'subscribe' as const,
       'hub.topic': sub.topic,
@@ -285,13 +285,13 @@ export class Hub {
   }
 
   /** Ends a subscription: its connection gets a denial and close 1000, its endpoint is forgotten. */
-  private endSubscription(sub: Subscription, reason: string): void {
+  private endSubscription(sub: HubSubscription, reason: string): void {
     if (sub.connection) this.teardown(sub.connection, { denial: reason, close: { code: 1000, reason } });
     this.forgetSubscription(sub);
     this.log.emit({ at: this.clock.now(), type: 'denied', topic: sub.topic, subscriber: sub.name, detail: reason });
   }
 
-  private forgetSubscription(sub: Subscription): void {
+  private forgetSubscription(sub: HubSubscription): void {
     if (this.subscriptions.get(sub.endpoint) === sub) this.subscriptions.delete(sub.endpoint);
     this.subscriptionDeadlines.remove(sub);
     const state = this.topics.get(sub.topic);
@@ -407,7 +407,7 @@ export class Hub {
   }
 
   /** Generates a SyncError to the topic's other subscribers of SyncError (HUB-SYNC-01..05). */
-  private raiseSyncError(about: Subscription, cause: SyncErrorCause): void {
+  private raiseSyncError(about: HubSubscription, cause: SyncErrorCause): void {
     const now = this.clock.now();
     const n = buildSyncError(cause, randomToken(this.crypto), new Date(now).toISOString());
     this.log.emit({ at: now, type: 'syncerror', topic: cause.topic, subscriber: cause.subscriberName, eventId: cause.eventId, event: cause.eventName, detail: n });
@@ -464,7 +464,7 @@ export class Hub {
     this.rearm();
   }
 
-  private runDeadlines(sub: Subscription, now: number): void {
+  private runDeadlines(sub: HubSubscription, now: number): void {
     const overdue = overdueAnswer(sub, now);
     if (overdue) {
       // HUB-SYNC-06/07: report the silence, then unsubscribe the silent subscriber.
@@ -495,7 +495,7 @@ export class Hub {
   }
 
   /** Puts a live subscription in the deadline heap at its next deadline. */
-  private schedule(sub: Subscription): void {
+  private schedule(sub: HubSubscription): void {
     if (this.subscriptions.get(sub.endpoint) !== sub) return;
     this.subscriptionDeadlines.set(sub, nextDeadlineOf(sub, this.bounds.connectTimeoutMs));
   }

@@ -10,19 +10,19 @@ import { randomToken } from './ids.js';
 import type { ChannelLabel } from './api-types.js';
 import type { HubLogEntry } from './log.js';
 import type { Clock, CryptoSource } from './ports.js';
-import { parseEventList, type Subscription } from './subscriptions.js';
+import { parseEventList, type HubSubscription } from './subscriptions.js';
 
 /** What the replica inputs may do inside the engine; given by `Hub.replicaPort()`. */
 export interface ReplicaPort {
   readonly clock: Clock;
   readonly crypto: CryptoSource;
-  readonly subscriptions: ReadonlyMap<string, Subscription>;
+  readonly subscriptions: ReadonlyMap<string, HubSubscription>;
   /** The engine's own change path (check, apply, persist, fan out) with the ids given; returns the event id or throws its HubError. */
   applyChange(body: unknown, pathTopic: string | undefined, newId: () => string): string;
   /** Throws the 503 of the topic bound when `topic` would be one topic too many here (checked before a change enters the log). */
   checkRoomForTopic(topic: string): void;
   /** Adds a subscription built elsewhere, with its deadlines. */
-  addSubscription(sub: Subscription): void;
+  addSubscription(sub: HubSubscription): void;
   /** Fans a notification out to the topic's local subscribers. */
   broadcast(topic: string, b: Broadcast): void;
   emit(entry: HubLogEntry): void;

@@ -15,15 +15,15 @@ export interface PendingAck {
 
 /** One live connection to an endpoint. */
 export interface Connection {
-  readonly subscription: Subscription;
+  readonly subscription: HubSubscription;
   readonly channel: SubscriberChannel;
   readonly pending: Map<string, PendingAck>;
   lastEvent?: { id: string; name: string };
   open: boolean;
 }
 
-/** One subscription; it waits in the engine's deadline heap for its next deadline. */
-export interface Subscription extends Scheduled {
+/** The engine's record of one subscription (the page's handle is the public `Subscription`); it waits in the engine's deadline heap for its next deadline. */
+export interface HubSubscription extends Scheduled {
   readonly endpoint: string;
   readonly topic: string;
   filters: EventFilter[];

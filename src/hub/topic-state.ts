@@ -9,7 +9,7 @@ import { jsonBytes } from './bounds.js';
 import type { ContentChange } from './content-sharing.js';
 import { contentKey, contextKey, topicKey, type ContentRecord, type ContextRecord, type DerivedOpen, type TopicHeader } from './records.js';
 import type { Scheduled } from './deadline-heap.js';
-import type { Subscription } from './subscriptions.js';
+import type { HubSubscription } from './subscriptions.js';
 
 export type { DerivedOpen } from './records.js';
 
@@ -48,7 +48,7 @@ export class TopicState implements Scheduled {
   /** Anchor → the contexts whose last open implied it (HUB-CTX-13 and closes of derived opens). */
   private readonly impliedBy = new Map<string, Set<OpenContext>>();
   /** The topic's subscriptions, so fan-out costs the topic's subscriber count only. */
-  readonly subscribers = new Set<Subscription>();
+  readonly subscribers = new Set<HubSubscription>();
   /** Last open, close, update, subscribe or unsubscribe (HUB-BOUND-05 idle clock). */
   lastActiveAt: number;
   /** A topic of a user group (HUB-ID): never forgotten for idleness. */

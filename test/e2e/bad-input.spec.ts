@@ -85,7 +85,8 @@ test('HUB-SEC-09 garbage on the worker\u2019s control and event ports is answere
   expect(answers.calls.args).toMatchObject(thrown('plain values'));
   expect(answers.calls.ctor).toMatchObject(thrown('unknown method'));
   const result = (status: number, code: string) => ({ type: 'RAW', value: { ok: false, error: { status, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code }] } } } });
-  expect(answers.calls.early).toMatchObject(result(409, 'processing'));
+  // A call before hello is a 409 built by conflict(), whose OperationOutcome issue code is 'conflict'.
+  expect(answers.calls.early).toMatchObject(result(409, 'conflict'));
   expect(answers.calls.old).toMatchObject(result(426, 'not-supported'));
   // A protocol-1 page is still served; the welcome names the host's own protocol.
   expect(answers.calls.hello).toMatchObject({ type: 'RAW', value: { ok: true, value: { protocol: HOST_PROTOCOL } } });
