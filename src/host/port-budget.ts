@@ -5,8 +5,14 @@
  * its byte budget is on `tabcast serve`: the engine hears close 1013 and ends the subscription.
  */
 
-/** Unanswered notifications one subscription or socket of a page may have. */
-export const DEFAULT_PORT_BUDGET_MESSAGES = 1024;
+/**
+ * Unanswered notifications one subscription or socket of a page may have. A live page's answers
+ * queue behind whatever the host is still working through, so one tab publishing a burst of a few
+ * thousand events leaves every subscriber that many behind for a moment; the budget must sit above
+ * any such burst (the benchmark sends 5,000) and still cut a page that has stopped answering for good.
+ * The host's own memory is bounded separately (the engine keeps at most 1,000 pending acks a connection).
+ */
+export const DEFAULT_PORT_BUDGET_MESSAGES = 16_384;
 /** "Try again later" (RFC 6455 §7.4.1): the close code of a subscriber too slow to keep up. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 

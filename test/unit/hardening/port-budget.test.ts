@@ -36,7 +36,7 @@ const flush = () => new Promise<void>((resolve) => queueMicrotask(resolve));
 
 describe('issue #19 M3: the event ports have a budget in messages (HUB-SEC-13)', () => {
   it('M3 HUB-SEC-13 a typed subscription whose page stops answering ends with 1013 past the budget, and the others get a SyncError', async () => {
-    expect(DEFAULT_PORT_BUDGET_MESSAGES).toBe(1024);
+    expect(DEFAULT_PORT_BUDGET_MESSAGES).toBe(16_384);
     const { hub, log, watcherFrames, publishOpen } = await rig();
     const posted: HostMessage[] = [];
     const subs = new SessionSubscriptions({ hub, post: (m) => posted.push(m), portBudgetMessages: BUDGET });
