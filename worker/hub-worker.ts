@@ -7,6 +7,7 @@
  */
 import { idbKeyValue, idbStorage } from '../src/adapters/idb-storage.js';
 import { systemClock, systemTimers, timerDriver } from '../src/adapters/system-clock.js';
+import { pooledRandom } from '../src/adapters/pooled-crypto.js';
 import { webCrypto } from '../src/adapters/web-crypto.js';
 // The engine's own module, not the hub barrel: the barrel re-exports the users-file check, which
 // would pull GetTopic's identity code into the first load.
@@ -57,7 +58,7 @@ async function startEngine(): Promise<Hub> {
   const timers = timerDriver(() => hub?.tick());
   hub = await Hub.create({
     clock: systemClock,
-    crypto: webCrypto,
+    crypto: pooledRandom(webCrypto),
     storage: idbStorage(),
     bounds: WORKER_BOUNDS,
     // A malformed stored record is left out and listed in inspect().storage (HUB-SEC-15): the hub starts.
