@@ -7,8 +7,9 @@ import { transfer, wrap, type Endpoint } from 'comlink';
 import { HubError } from '../protocol/outcome.js';
 import { holdLock, randomId, watchLock, type LockManagerLike } from '../link/locks.js';
 import type { PublishResult } from '../hub/index.js';
-import { unbatch } from '../link/batching.js';
+import { TaskBatcher, unbatch } from '../link/batching.js';
 import { CLIENT_LOCK_PREFIX, HOST_PROTOCOL, hostLockName, type ClientMessage, type HostApi, type HostMessage, type Result, type Welcome } from '../link/messages.js';
+import { requestText } from './request-text.js';
 import type { Transport } from './transports.js';
 
 /** A live session. */
@@ -119,15 +120,17 @@ export async function openSession(transport: Transport, info: HelloInfo, locks: 
   const replies = new Map<number, (result: Result<PublishResult>) => void>();
   let lastPublish = 0;
   void lost.then(() => replies.clear());
+  // What the page posts during one task (a burst of publishes, the acks of a batch of notifications) leaves as one message.
+  const outbox = new TaskBatcher<ClientMessage>((data) => channels.events.postMessage(data));
   const session: Session = {
     api,
     welcome: { hostId: '', protocol: 0, hubUrl: info.hubUrl },
-    post: (message) => channels.events.postMessage(message),
+    post: (message) => outbox.post(message),
     publish: (body) =>
       waiting.unlessLost(
         new Promise((resolve) => {
           const id = ++lastPublish;
-          channels.events.postMessage({ t: 'publish', id, body }); // a body that cannot be cloned throws here, before it is awaited
+          outbox.post({ t: 'publish', id, text: requestText(body) }); // a body that is not plain JSON throws here, before it is awaited
           replies.set(id, resolve);
         }),
       ),

@@ -64,6 +64,16 @@ export function jsonBody(value: unknown, limitBytes: number): unknown {
   return JSON.parse(json);
 }
 
+/** A context change body sent as JSON text (TEXT_PROTOCOL): checked for size, then parsed once. */
+export function jsonText(text: string, limitBytes: number): unknown {
+  if (exceedsUtf8(text, limitBytes)) throw tooLarge(`the context change request is larger than the hub's limit of ${limitBytes} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('the context change request is not valid JSON text', 'structure');
+  }
+}
+
 /** True when the UTF-8 form of `value` is over `limit` bytes; encodes only when the length leaves doubt. */
 function exceedsUtf8(value: string, limit: number): boolean {
   if (value.length > limit) return true; // each UTF-16 code unit is at least one UTF-8 byte

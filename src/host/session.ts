@@ -13,7 +13,7 @@ import type { BridgeHost } from './bridges.js';
 import { guardControl } from './control-guard.js';
 import type { LazyWires } from './lazy-wires.js';
 import { watchLock, type LockManagerLike } from '../link/locks.js';
-import { TaskBatcher } from '../link/batching.js';
+import { MAX_BATCH, TaskBatcher } from '../link/batching.js';
 import { CLIENT_LOCK_PREFIX, HOST_METHODS, HOST_PROTOCOL, LEAN_PROTOCOL, type HostApi, type HostMessage, type Link } from '../link/messages.js';
 import { settle, toWireError } from './results.js';
 import { SocketRelay } from './socket-relay.js';
@@ -168,7 +168,7 @@ export class ClientSession {
     this.clientProtocol = protocol as number;
     this.events = link;
     if (this.clientProtocol >= LEAN_PROTOCOL) this.outbox = new TaskBatcher((data) => this.send(data));
-    link.addEventListener('message', (event) => this.receive(event.data));
+    link.addEventListener('message', (event) => this.receiveBatch(event.data));
     link.start?.();
     this.state = 'ready';
     return { hostId: this.host.hostId, protocol: HOST_PROTOCOL, hubUrl: this.location.url };
@@ -205,14 +205,27 @@ export class ClientSession {
     this.bridgeListeners.set(id, bridge.onStatus((status) => this.post({ t: 'bridge', id, status })));
   }
 
+  /** What the page posted on the events link: one message, or (TEXT_PROTOCOL) an array of what one task of the page posted. */
+  private receiveBatch(data: unknown): void {
+    if (!Array.isArray(data)) return this.receive(data);
+    if (data.length > MAX_BATCH) {
+      this.post({ t: 'error', error: toWireError(badRequest(`the hub ignored a batch of ${data.length} messages on the events port: at most ${MAX_BATCH} go in one`, 'too-long')) });
+      return;
+    }
+    for (const item of data) this.receive(item);
+  }
+
   /** A message from the page on the events link. Anything malformed is answered with a 400 and dropped. */
   private receive(data: unknown): void {
     if (this.state !== 'ready') return;
-    const m = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    const m = (typeof data === 'object' && data !== null && !Array.isArray(data) ? data : {}) as Record<string, unknown>;
     const id = m.id;
     const ok = typeof id === 'string';
     if (m.t === 'ack' && ok && typeof m.sub === 'string' && Number.isInteger(m.status)) {
       this.subs.answer(m.sub, id, m.status as number);
+    } else if (m.t === 'publish' && Number.isSafeInteger(id) && typeof m.text === 'string') {
+      const text = m.text;
+      void this.run(() => this.host.hub.publish(check.jsonText(text, this.host.bodyLimitBytes))).then((result) => this.post({ t: 'published', id: id as number, result }));
     } else if (m.t === 'publish' && Number.isSafeInteger(id) && m.body !== undefined) {
       const body = m.body;
       void this.run(() => this.host.hub.publish(check.jsonBody(body, this.host.bodyLimitBytes))).then((result) => this.post({ t: 'published', id: id as number, result }));

@@ -1,6 +1,7 @@
 /** The shapes the engine's callers see: its options, answers, connection handles and snapshot. */
 import type { HubBounds } from './bounds.js';
 import type { Clock, CryptoSource, HubStorage } from './ports.js';
+import type { WriteScheduler } from './persistence.js';
 import type { MalformedRecord } from './records.js';
 
 /** Engine settings; every one has a default except the injected ports. */
@@ -18,6 +19,11 @@ export interface HubOptions {
   maxLeaseSeconds?: number;
   /** Called with the earliest deadline whenever it changes; the door then calls `tick()` at that time. */
   onWake?: (at: number | undefined) => void;
+  /**
+   * When a batch of changed records starts to be written (see `WriteScheduler`). Default: at the end
+   * of the synchronous run that made the change. The browser worker delays it by a few ms (group commit).
+   */
+  scheduleWrite?: WriteScheduler;
   /** Called when a storage write fails; the hub keeps serving from memory. */
   onStorageError?: (error: unknown) => void;
   /** Bounds on state that grows with use (HUB-BOUND); each missing one takes its default (`DEFAULT_BOUNDS`). */

@@ -81,7 +81,7 @@ export class Hub {
     this.writer = new CoalescingWriter(options.storage, (error) => {
       this.log.emit({ at: this.clock.now(), type: 'storage-error', detail: String(error) });
       options.onStorageError?.(error);
-    });
+    }, options.scheduleWrite);
     this.topics = restored.topics;
     this.malformed = restored.malformed;
     this.restoredIdentity = restored.identity;

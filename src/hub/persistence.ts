@@ -8,6 +8,15 @@ import type { HubStorage } from './ports.js';
 /** Produces the value to store for a key at flush time (undefined deletes it). */
 export type RecordProducer = () => unknown;
 
+/**
+ * When the next batch starts, given a function that starts it. The default starts it at the end of
+ * the current synchronous run; a door may start it later (group commit) so that the write's cost
+ * does not delay the messages that arrive right after a change, such as a subscriber's answer.
+ */
+export type WriteScheduler = (startBatch: () => void) => void;
+
+const atEndOfRun: WriteScheduler = (startBatch) => void Promise.resolve().then(startBatch);
+
 export class CoalescingWriter {
   private readonly dirty = new Map<string, RecordProducer>();
   private pending: Promise<void> | undefined;
@@ -18,6 +27,7 @@ export class CoalescingWriter {
   constructor(
     private readonly storage: HubStorage,
     private readonly onError: (error: unknown) => void,
+    private readonly scheduleBatch: WriteScheduler = atEndOfRun,
   ) {}
 
   /** Marks a key as changed; the promise resolves once its new value is durable. */
@@ -26,7 +36,9 @@ export class CoalescingWriter {
     if (!this.pending) {
       // One write in flight: changes made while it runs wait and go out together as the next
       // batch, so a burst costs a few transactions rather than one per change.
-      this.pending = this.chain.then(() => this.flushDirty());
+      this.pending = new Promise<void>((start) => this.scheduleBatch(start))
+        .then(() => this.chain)
+        .then(() => this.flushDirty());
     }
     return this.pending;
   }

@@ -11,13 +11,20 @@ import type { GetContextResponse, Notification } from '../protocol/messages.js';
 import type { BridgeStatus, DialectName } from '../bridge/types.js';
 
 /** Version of this page↔host protocol. A host retires when a page speaks a newer one (a new deploy). */
-export const HOST_PROTOCOL = 2;
+export const HOST_PROTOCOL = 3;
 /**
  * From this version on, the events link is lean: a page publishes on it (`publish` → `published`)
  * instead of through a Comlink call, each notification crosses as its JSON text, and the host sends
  * what one task produced as one array of messages. A host still speaks version 1 to older pages.
  */
 export const LEAN_PROTOCOL = 2;
+/**
+ * From this version on, a page also batches: what it posts on the events link during one task
+ * (acks, publishes, socket frames) leaves as one array, and a publish carries the request as its
+ * JSON text (`text`), so the host neither unclones an object graph nor serialises it again to
+ * measure it. A host accepts both forms from any page.
+ */
+export const TEXT_PROTOCOL = 3;
 /** The SharedWorker's name: pages that agree on URL and name share one worker. */
 export const WORKER_NAME = 'tabcast';
 /** Held by whichever host serves the origin, so two hosts never write the same IndexedDB. */
@@ -151,6 +158,8 @@ export type ClientMessage =
   | { t: 'ack'; sub: string; id: string; status: number }
   /** A context change (LEAN_PROTOCOL): `body` is the request, `id` a counter of the page's. */
   | { t: 'publish'; id: number; body: unknown }
+  /** A context change (TEXT_PROTOCOL): `text` is the request's JSON text. */
+  | { t: 'publish'; id: number; text: string }
   | { t: 'ws-open'; id: string; url: string }
   | { t: 'ws-frame'; id: string; data: string }
   | { t: 'ws-close'; id: string; code: number; reason: string };

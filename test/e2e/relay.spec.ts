@@ -148,6 +148,7 @@ test('I16 relay: when the hub origin\u2019s worker dies, the relayed page reconn
   await b.evaluate((t) => window.harness.subscribe(t, ['Patient-open'], { name: 'on-b' }), topic);
 
   expect(await killSharedWorker(browser, test.info().testId)).toBe(1);
-  await a.evaluate(({ t, e }) => window.harness.publish(t, e), { t: topic, e: patientOpen('after-restart') });
+  // A publish made before tab A has noticed the dead worker fails with host-gone; the app sends it again, as a real one would.
+  await a.waitForFunction(async ({ t, e }) => (await window.harness.publish(t, e)).status === 202, { t: topic, e: patientOpen('after-restart') });
   await b.waitForFunction(() => window.harness.events.some((n) => n.event.context[0].resource.id === 'after-restart'));
 });

@@ -12,7 +12,8 @@ import { webCrypto } from '../../../src/adapters/web-crypto.js';
 import { HubError } from '../../../src/client/index.js';
 import { Hub } from '../../../src/hub/index.js';
 import { holdLock, randomId } from '../../../src/link/locks.js';
-import { CLIENT_LOCK_PREFIX, LEAN_PROTOCOL, type HostApi, type Link } from '../../../src/link/messages.js';
+import { MAX_BATCH } from '../../../src/link/batching.js';
+import { CLIENT_LOCK_PREFIX, LEAN_PROTOCOL, TEXT_PROTOCOL, type HostApi, type Link } from '../../../src/link/messages.js';
 import { HostRuntime } from '../../../src/host/runtime.js';
 import { FakeLocks } from './support/fake-locks.js';
 import { channelTransport, openPage, patientOpen, startHost, until } from './support/rig.js';
@@ -120,6 +121,50 @@ describe('issue 17: the lean events link', () => {
     await until(() => old.posts.length === 3, 'three notifications for the old page');
     expect(old.posts.every((p) => !Array.isArray(p) && typeof (p as any).frame === 'object')).toBe(true);
     expect(old.posts.map((p: any) => p.frame.id).sort()).toStrictEqual(['from-old', 'mixed-1', 'mixed-2']);
+  });
+});
+
+describe('issue 17: protocol 3, batched page messages and requests as JSON text', () => {
+  it('HUB-CHANGE-01 HUB-CHANGE-08 HUB-CHANGE-07 an array of page messages is handled in order: a publish as text gets 202, text that is not JSON a 400, text over the limit a 413', async () => {
+    const h = await host();
+    const sub = await rawPage(h, TEXT_PROTOCOL);
+    expect((await sub.api.subscribe('s1', { topic: 'room-7', events: ['Patient-open'] })).ok).toBe(true);
+    const page = await rawPage(h, TEXT_PROTOCOL);
+    page.events.postMessage([
+      { t: 'publish', id: 1, text: JSON.stringify(change('t-1')) },
+      { t: 'publish', id: 2, text: '{"timestamp": "2025-03-02T09:15:00Z", "id": ' },
+      { t: 'publish', id: 3, text: JSON.stringify({ ...change('t-big'), pad: 'x'.repeat(LIMIT) }) },
+      { t: 'publish', id: 4, text: JSON.stringify(change('t-4')) },
+    ]);
+    await until(() => page.messages().filter((m) => m.t === 'published').length === 4, 'four answers');
+    // Answers go by id (a refusal is answered at once, a 202 once durable); the order of application shows in the notifications below.
+    const byId = new Map(page.messages().filter((m) => m.t === 'published').map((m) => [m.id, m]));
+    const answers = [1, 2, 3, 4].map((id) => byId.get(id));
+    expect(answers[0].result).toStrictEqual({ ok: true, value: { status: 202, id: 't-1' } });
+    expect(answers[1].result).toMatchObject({ ok: false, error: { status: 400 } });
+    expect(answers[1].result.error.outcome.issue[0].diagnostics).toMatch(/not valid JSON/);
+    expect(answers[2].result).toMatchObject({ ok: false, error: { status: 413 } });
+    expect(answers[3].result).toStrictEqual({ ok: true, value: { status: 202, id: 't-4' } });
+    await until(() => sub.messages().filter((m) => m.t === 'event').length === 2, 'two notifications');
+    expect(sub.messages().map((m) => JSON.parse(m.frame).id)).toStrictEqual(['t-1', 't-4']);
+    // The acks of that subscriber, batched the same way, are all applied.
+    sub.events.postMessage(['t-1', 't-4'].map((id) => ({ t: 'ack', sub: 's1', id, status: 200 })));
+    const view = () => h.hub.inspect().topics.find((t) => t.topic === 'room-7')!.subscribers[0]!;
+    await until(() => view().pending === 0, 'both acks applied');
+    expect(view().lastAck?.status).toBe(200);
+  });
+
+  it(`HUB-SEC-09 a batch of more than ${MAX_BATCH} messages is refused with an error message and nothing of it is applied`, async () => {
+    const h = await host();
+    const page = await rawPage(h, TEXT_PROTOCOL);
+    page.events.postMessage(Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ t: 'publish', id: i + 1, text: JSON.stringify(change(`over-${i}`)) })));
+    page.events.postMessage({ t: 'publish', id: 9999, text: JSON.stringify(change('after')) });
+    await until(() => page.messages().some((m) => m.t === 'published'), 'the answer to the single publish after it');
+    const errors = page.messages().filter((m) => m.t === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].error.outcome.issue[0].diagnostics).toMatch(new RegExp(`at most ${MAX_BATCH}`));
+    expect(page.messages().filter((m) => m.t === 'published').map((m) => m.id)).toStrictEqual([9999]);
+    expect(h.hub.inspect().topics.find((t) => t.topic === 'room-7')!.open.map((o) => o.id)).toStrictEqual(['p-after']);
   });
 });
 

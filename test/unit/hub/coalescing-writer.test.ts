@@ -81,4 +81,51 @@ describe('CoalescingWriter', () => {
     expect(written).toEqual([{ 'topic:a': 'a1', 'topic:b': 'b1' }]);
     expect(writer.failure).toBeUndefined();
   });
+
+  it('HUB-PERSIST-01 with a write scheduler (group commit), no batch starts before the scheduler says so; every change marked until then lands in it', async () => {
+    const rig = gatedStorage();
+    const starts: Array<() => void> = [];
+    const writer = new CoalescingWriter(rig.storage, () => {}, (startBatch) => starts.push(startBatch));
+    const values: Record<string, string> = { 'topic:a': 'a1' };
+    const first = writer.mark('topic:a', () => values['topic:a']);
+    await turn();
+    const second = writer.mark('topic:b', () => 'b1');
+    values['topic:a'] = 'a2'; // a record is produced when its batch starts, so the batch holds its latest value
+    await turn();
+    expect(starts, 'one scheduled start for the whole group').toHaveLength(1);
+    expect(rig.batches, 'nothing written before the scheduled start').toHaveLength(0);
+    starts[0]!();
+    await turn();
+    expect(rig.batches.map((b) => Object.fromEntries(b))).toEqual([{ 'topic:a': 'a2', 'topic:b': 'b1' }]);
+    let durable = false;
+    void Promise.all([first, second]).then(() => (durable = true));
+    await turn();
+    expect(durable, 'not durable before the batch is written').toBe(false);
+    rig.gates[0]!();
+    await Promise.all([first, second]);
+    // The next change schedules a start of its own.
+    void writer.mark('topic:c', () => 'c1');
+    await turn();
+    expect(starts).toHaveLength(2);
+  });
+
+  it('HUB-PERSIST-01 idle() waits for a batch that is scheduled but not yet started', async () => {
+    const written: string[] = [];
+    const storage = {
+      async writeBatch(batch: Map<string, unknown>) {
+        written.push(...batch.keys());
+      },
+    } as unknown as HubStorage;
+    let start: (() => void) | undefined;
+    const writer = new CoalescingWriter(storage, () => {}, (s) => (start = s));
+    void writer.mark('topic:a', () => 'a1');
+    let idle = false;
+    const waiting = writer.idle().then(() => (idle = true));
+    await turn();
+    expect(idle).toBe(false);
+    start!();
+    await waiting;
+    expect(written).toEqual(['topic:a']);
+  });
 });
+
