@@ -7,16 +7,15 @@
  * - ./memory.ts remembers event ids, which cut loops and duplicates.
  */
 import { checkConfig, DEFAULT_TUNING } from './config.js';
-import { EventIds } from './event-ids.js';
 import { LocalLink } from './local-link.js';
-import { OutboundRelay } from './local-to-remote.js';
-import { AnchorVersions, SeenIds } from './memory.js';
+import type { OutboundRelay } from './local-to-remote.js';
 import { Outbox } from './outbox.js';
 import { RemoteError, RemoteHub } from './remote-http.js';
 import { RemoteLink } from './remote-link.js';
 import type { RemoteSession } from './remote-session.js';
 import { RemoteSubscription, type BridgeAuth } from './remote-subscription.js';
-import { InboundRelay } from './remote-to-local.js';
+import type { InboundRelay } from './remote-to-local.js';
+import { buildRelayPair } from './relay-pair.js';
 import { StompBridgeRunner } from './stomp-bridge.js';
 import { messageOf, StatusBoard } from './status-board.js';
 import type { Bridge, BridgeConfig, BridgeDeps, BridgeStatus, PublicBridgeConfig } from './types.js';
@@ -66,10 +65,6 @@ export class BridgeRunner implements Bridge {
     const status = new StatusBoard(
       parked === undefined ? { state: 'connecting', eventsIn: 0, eventsOut: 0 } : { state: 'stopped', lastError: parked, eventsIn: 0, eventsOut: 0 },
     );
-    const seen = new SeenIds(tuning.seenLimit);
-    const localVersions = new AnchorVersions();
-    const remoteVersions = new AnchorVersions();
-    const ids = new EventIds(now, random);
     const subscriberName = tuning.subscriberName;
     this.board = status;
     // The parts call each other through closures, so the order they are built in does not matter.
@@ -78,19 +73,22 @@ export class BridgeRunner implements Bridge {
     this.remote = new RemoteHub({ hubUrl: config.remoteHubUrl, get topic() { return topicNow(); }, dialect, fetch: deps.fetch, timers, requestTimeoutMs: tuning.requestTimeoutMs, subscriberName });
     const subscription = new RemoteSubscription(this.remote, config, config.events);
     this.subscription = subscription;
-    this.inbound = new InboundRelay({ hub: deps.hub, topic, get remoteTopic() { return topicNow(); }, seen, localVersions, remoteVersions, ids, status, echoed: (id) => this.outbox.echoed(id) });
-    this.outbound = new OutboundRelay({
+    const { inbound, outbound, remoteVersions } = buildRelayPair({
       hub: deps.hub,
       topic,
+      remoteTopic: topicNow,
       subscriberName,
-      seen,
-      localVersions,
-      ids,
+      seenLimit: tuning.seenLimit,
+      now,
+      random,
       status,
+      echoed: (id) => this.outbox.echoed(id),
       running: () => this.link.running,
       covers: (eventName) => subscription.covers(eventName),
       queue: (item) => this.outbox.add(item),
     });
+    this.inbound = inbound;
+    this.outbound = outbound;
     const session = {
       WebSocket: deps.WebSocket,
       dialect,

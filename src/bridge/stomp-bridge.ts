@@ -6,12 +6,12 @@
  */
 import { CATALOG_EVENT_NAMES } from '../protocol/index.js';
 import { checkConfig, DEFAULT_TUNING } from './config.js';
-import { EventIds } from './event-ids.js';
 import { LocalLink } from './local-link.js';
-import { OutboundRelay } from './local-to-remote.js';
-import { AnchorVersions, backoffDelay, SeenIds } from './memory.js';
+import type { OutboundRelay } from './local-to-remote.js';
+import { backoffDelay } from './memory.js';
 import { Outbox } from './outbox.js';
-import { InboundRelay } from './remote-to-local.js';
+import type { InboundRelay } from './remote-to-local.js';
+import { buildRelayPair } from './relay-pair.js';
 import { StompRemote } from './stomp-remote.js';
 import { messageOf, StatusBoard } from './status-board.js';
 import type { BridgeConfig, BridgeDeps, BridgeStatus, BridgeTuning, PublicBridgeConfig, Timers } from './types.js';
@@ -57,25 +57,24 @@ export class StompBridgeRunner {
     this.events = [...(config.events ?? CATALOG_EVENT_NAMES)];
     this.board = new StatusBoard(parked === undefined ? { state: 'connecting', eventsIn: 0, eventsOut: 0 } : { state: 'stopped', lastError: parked, eventsIn: 0, eventsOut: 0 });
     this.waiting = parked !== undefined;
-    const seen = new SeenIds(this.tuning.seenLimit);
-    const localVersions = new AnchorVersions();
-    const remoteVersions = new AnchorVersions();
-    const ids = new EventIds(now, this.random);
-    const subscriberName = this.tuning.subscriberName;
     const lowerEvents = new Set(this.events.map((e) => e.toLowerCase()));
-    this.inbound = new InboundRelay({ hub: deps.hub, topic, remoteTopic, seen, localVersions, remoteVersions, ids, status: this.board, echoed: (id) => this.outbox.echoed(id) });
-    this.outbound = new OutboundRelay({
+    const { inbound, outbound, remoteVersions } = buildRelayPair({
       hub: deps.hub,
       topic,
-      subscriberName,
-      seen,
-      localVersions,
-      ids,
+      remoteTopic: () => remoteTopic,
+      subscriberName: this.tuning.subscriberName,
+      seenLimit: this.tuning.seenLimit,
+      now,
+      random: this.random,
       status: this.board,
+      echoed: (id) => this.outbox.echoed(id),
       running: () => !this.ended,
       covers: (name) => lowerEvents.has(name.toLowerCase()) || lowerEvents.has('*'),
       queue: (item) => this.outbox.add(item),
     });
+    this.inbound = inbound;
+    this.outbound = outbound;
+    const subscriberName = this.tuning.subscriberName;
     this.local = new LocalLink({
       hub: deps.hub,
       topic,
