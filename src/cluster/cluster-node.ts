@@ -9,13 +9,14 @@ import { Redis } from 'ioredis';
 import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
 import { prepareChange, type ReplicaPort } from '../hub/replica.js';
 import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
-import { appendChange, readFrom, waitForEntries } from './change-log.js';
+import { appendChange, LOG_LENGTH, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LOG_START, parsePosition } from './log-position.js';
 import { LogReplica } from './log-replica.js';
 import { RedisStorage } from './redis-storage.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
+import { clusterTopicBound, isTopicBoundError, TopicRegistry } from './topic-registry.js';
 
 /** How to join a cluster. */
 export interface ClusterOptions {
@@ -42,6 +43,8 @@ const RECONNECT_WAIT_MS = 1500;
 const READ_BLOCK_MS = 1000;
 
 interface Waiter {
+  /** The change's topic: one its refusal leaves unknown here is given back to the bound at once. */
+  topic: string;
   resolve(result: PublishResult): void;
   reject(error: unknown): void;
 }
@@ -52,6 +55,8 @@ export class ClusterNode {
   readonly keys: ClusterKeys;
   readonly storage: RedisStorage;
   private readonly health: RedisHealth;
+  private readonly registry: TopicRegistry;
+  private hub: Hub | undefined;
   private readonly replica = new LogReplica();
   private readonly waiters = new Map<string, Waiter>();
   private counter = 0;
@@ -71,6 +76,7 @@ export class ClusterNode {
     const log = options.log ?? (() => undefined);
     this.storage = new RedisStorage(cmd, this.keys, () => this.replica.position);
     this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
+    this.registry = new TopicRegistry(cmd, this.keys);
   }
 
   /** Connects to Redis (rejects when it cannot within a few seconds) and learns the cluster's epoch. */
@@ -119,10 +125,16 @@ export class ClusterNode {
   async attach(hub: Hub): Promise<void> {
     const port = hub.replicaPort();
     this.port = port;
+    this.hub = hub;
     this.replica.bind(port);
     await readFrom(this.cmd, this.keys, LOG_START, (entry) => this.replica.replay(entry, (topic) => this.storage.loadedUpTo.get(topic)));
-    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub);
+    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub, this.registry);
     this.shared = shared;
+    // The topic bound and idle forgetting are the cluster's from here on (HUB-CLUSTER-06).
+    port.shareTopics({
+      topicIdle: (topic) => void this.forgetEverywhere(topic),
+      subscriptionEnded: (endpoint, topic, held) => shared.ended(endpoint, topic, held),
+    });
     await this.listener.subscribe(this.keys.control);
     this.listener.on('message', (_channel: string, text: string) => shared.onControl(text));
     hub.observe((entry) => {
@@ -136,6 +148,8 @@ export class ClusterNode {
       if (req.topic === RESERVED_TOPIC) throw reservedTopic();
       return shared.handle(req, subscribeLocally);
     };
+    const inspectLocally = hub.inspect.bind(hub);
+    hub.inspect = () => ({ ...inspectLocally(), clusterTopics: this.health.topicCount });
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
@@ -149,6 +163,19 @@ export class ClusterNode {
   /** Health for /healthz (HUB-CLUSTER-05). */
   healthState(): HealthState & { instance: string } {
     return { instance: this.instanceId, ...this.health.state };
+  }
+
+  /**
+   * Counts every topic this replica holds in the cluster's registry, without the bound: topics
+   * that exist already (a users file's, loaded records). Call after the users file is applied.
+   */
+  async registerTopics(): Promise<void> {
+    if (this.hub) await this.registry.register(this.hub.topicIds());
+  }
+
+  /** Notes that a channel was opened on this instance for `endpoint` (the connect deadline no longer applies anywhere). */
+  markConnected(endpoint: string): void {
+    this.shared?.markConnected(endpoint);
   }
 
   /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
@@ -175,9 +202,8 @@ export class ClusterNode {
     const port = this.port!;
     const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
     if (topic === RESERVED_TOPIC) throw reservedTopic();
-    port.checkRoomForTopic(topic); // HUB-BOUND-05 here, where the change arrives; replicas follow the log
     const token = `${this.instanceId}.${++this.counter}`;
-    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { topic, resolve, reject }));
     answered.catch(() => undefined); // the reader may answer before the append's reply arrives
     const entry = JSON.stringify({ o: token, c: change });
     for (let attempt = 0; ; attempt++) {
@@ -187,10 +213,16 @@ export class ClusterNode {
       const state = this.health.state;
       try {
         if (state.redis !== 'ok' || state.epoch === undefined) throw new Error(`this hub instance cannot reach Redis (${state.reason ?? 'restoring'})`);
-        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry);
+        // The topic bound is checked in the same atomic step as the append (HUB-BOUND-05 cluster-wide).
+        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry, { topic, maxTopics: port.bounds.maxTopics });
         return await answered;
       } catch (error) {
         if (error instanceof HubError) throw error; // the replica's own answer (404, 409)
+        if (isTopicBoundError(error)) {
+          this.waiters.delete(token);
+          port.emit({ at: port.clock.now(), type: 'reject', status: 503, topic, detail: `cluster topic bound of ${port.bounds.maxTopics} reached` });
+          throw clusterTopicBound(port.bounds);
+        }
         const why = error instanceof Error ? error.message : String(error);
         // Redis came back empty: once this instance has written its state back, one more try.
         if (why.startsWith('EPOCH') && attempt === 0) {
@@ -242,11 +274,44 @@ export class ClusterNode {
         // Every entry is applied here, whether or not this instance took the request.
         const outcome = this.replica.apply(entry);
         if (!outcome) continue;
+        if ('forgot' in outcome) {
+          // A subscriber came here after the cluster found the topic unused: it counts again.
+          if (outcome.verdict === 'kept') void this.registry.register([outcome.forgot]).catch(() => undefined);
+          continue;
+        }
         const waiter = this.waiters.get(outcome.token);
         this.waiters.delete(outcome.token);
         if ('result' in outcome) waiter?.resolve(outcome.result);
-        else waiter?.reject(outcome.error);
+        else {
+          waiter?.reject(outcome.error);
+          // A refused first change took a slot for a topic no replica holds: give it back.
+          if (waiter && !this.port!.hasTopic(waiter.topic)) void this.forgetEverywhere(waiter.topic);
+        }
       }
+    }
+  }
+
+  // ---- idle topics (HUB-BOUND-05 cluster-wide) ---------------------------------------------------
+
+  /**
+   * The engine found `topic` idle here. Redis forgets it everywhere, through the log, unless a
+   * subscription on any instance still counts for it or it changed since this replica's position.
+   * With Redis away nothing is forgotten; the engine asks again after another idle period.
+   */
+  private async forgetEverywhere(topic: string): Promise<void> {
+    const { redis, epoch } = this.health.state;
+    const port = this.port!;
+    if (redis !== 'ok' || epoch === undefined || this.closed) return;
+    const entry = JSON.stringify({ o: `${this.instanceId}.${++this.counter}`, f: topic });
+    let verdict;
+    try {
+      verdict = await this.registry.forget(epoch, topic, this.replica.position, entry, LOG_LENGTH);
+    } catch {
+      return;
+    }
+    if (verdict === 'subscribed' || verdict === 'active') {
+      const why = verdict === 'subscribed' ? 'a subscription on another instance still uses it' : 'it changed meanwhile';
+      port.emit({ at: port.clock.now(), type: 'keep', topic, detail: `idle topic kept: ${why}` });
     }
   }
 
@@ -256,6 +321,7 @@ export class ClusterNode {
   private async restoreAfterDataLoss(): Promise<void> {
     await this.storage.rewriteAll();
     await this.shared?.rewriteAll();
+    await this.registerTopics();
   }
 }
 
