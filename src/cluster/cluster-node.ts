@@ -39,6 +39,8 @@ const APPEND_DEADLINE_MS = 1500;
 const COMMAND_TIMEOUT_MS = 2500;
 /** How long a change waits for a reconnect in progress before it is refused. */
 const RECONNECT_WAIT_MS = 1500;
+/** The longest delay a Node timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long one blocking read of the log waits. */
 const READ_BLOCK_MS = 1000;
 
@@ -64,6 +66,7 @@ export class ClusterNode {
   private shared: SharedSubscriptions | undefined;
   private closed = false;
   private reading: Promise<void> | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly cmd: Redis,
@@ -158,6 +161,8 @@ export class ClusterNode {
       return readLocally(topic);
     };
     this.reading = this.followLog();
+    this.sweeper = setInterval(() => void this.sweepRegistry(), Math.min(port.bounds.idleTopicMs, MAX_TIMER_MS));
+    this.sweeper.unref?.();
   }
 
   /** Health for /healthz (HUB-CLUSTER-05). */
@@ -187,6 +192,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     this.closed = true;
     this.health.stop();
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
     this.waiters.clear();
     this.replica.releaseAll();
@@ -298,7 +304,7 @@ export class ClusterNode {
    * subscription on any instance still counts for it or it changed since this replica's position.
    * With Redis away nothing is forgotten; the engine asks again after another idle period.
    */
-  private async forgetEverywhere(topic: string): Promise<void> {
+  private async forgetEverywhere(topic: string, reportKept = true): Promise<void> {
     const { redis, epoch } = this.health.state;
     const port = this.port!;
     if (redis !== 'ok' || epoch === undefined || this.closed) return;
@@ -309,9 +315,28 @@ export class ClusterNode {
     } catch {
       return;
     }
-    if (verdict === 'subscribed' || verdict === 'active') {
+    if (reportKept && (verdict === 'subscribed' || verdict === 'active')) {
       const why = verdict === 'subscribed' ? 'a subscription on another instance still uses it' : 'it changed meanwhile';
       port.emit({ at: port.clock.now(), type: 'keep', topic, detail: `idle topic kept: ${why}` });
+    }
+  }
+
+  /**
+   * Offers every registered topic this replica does not hold for forgetting, once per idle period.
+   * Such a slot is left when an instance died between taking it for a subscription and announcing
+   * the subscription; no replica holds the topic, so no idle timer would ever free it.
+   */
+  private async sweepRegistry(): Promise<void> {
+    if (this.closed || this.health.state.redis !== 'ok') return;
+    try {
+      let cursor = '0';
+      do {
+        const [next, topics] = await this.cmd.sscan(this.keys.topics, cursor, 'COUNT', 1000);
+        cursor = next;
+        for (const topic of topics) if (!this.port!.hasTopic(topic)) await this.forgetEverywhere(topic, false);
+      } while (cursor !== '0' && !this.closed);
+    } catch {
+      // Redis went away mid-sweep: the next one tries again
     }
   }
 
