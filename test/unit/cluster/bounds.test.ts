@@ -37,6 +37,9 @@ function logged(hub: Hub, match: (entry: HubLogEntry) => boolean, what: string):
   });
 }
 
+/** Resolves when the hub ends the subscription named `name`. */
+const gone = (hub: Hub, name: string) => logged(hub, (e) => e.type === 'denied' && e.subscriber === name, `${name} ending`);
+
 function patientClose(topic: string, patientId: string) {
   return { timestamp: '2026-01-01T10:00:00.000Z', id: fresh('ev'), event: { 'hub.topic': topic, 'hub.event': 'Patient-close', context: [{ key: 'patient', resource: { resourceType: 'Patient', id: patientId } }] } };
 }
@@ -112,7 +115,8 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER-06 bounds over two instances${REDIS ? '' : 
       postSubscription(a.url, subscribeParams(racers[2]!, 'racer-a')),
       postSubscription(b.url, subscribeParams(racers[3]!, 'racer-b')),
     ]);
-    expect(answers.map((r) => r.status).sort()).toEqual([202, 503, 503, 503]);
+    expect(answers.filter((r) => r.status === 202)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 503)).toHaveLength(3);
     await clusterTopicsBecome(a, 2);
     // A refused subscription left no topic behind on the instance that made it.
     const winner = racers[answers.findIndex((r) => r.status === 202)]!;
@@ -157,7 +161,6 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER-06 bounds over two instances${REDIS ? '' : 
     const endpoint = ((await res.json()) as Record<string, string>)['hub.channel.endpoint']!;
     const opened = await subscribeVia(a, a, t, 'opened-in-time');
     // Both instances drop their copies at the deadline (awaited on their logs, not slept on).
-    const gone = (hub: Hub, name: string) => logged(hub, (e) => e.type === 'denied' && e.subscriber === name, `${name} ending`);
     await Promise.all([gone(a.hub, 'never-opened'), gone(b.hub, 'never-opened'), gone(b.hub, 'opened-in-time')]);
     expect(await refusedUpgradeStatus(onInstance(endpoint, b))).toBe(404);
     expect(await refusedUpgradeStatus(onInstance(endpoint, a))).toBe(404);
