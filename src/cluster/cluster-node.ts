@@ -9,13 +9,14 @@ import { Redis } from 'ioredis';
 import { randomToken, type Hub, type HubStorage, type PublishResult } from '../hub/index.js';
 import { prepareChange, type ReplicaPort } from '../hub/replica.js';
 import { badRequest, HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
-import { appendChange, LOG_LENGTH, readFrom, waitForEntries } from './change-log.js';
+import { appendChange, readFrom, waitForEntries } from './change-log.js';
 import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LOG_START, parsePosition } from './log-position.js';
 import { LogReplica } from './log-replica.js';
 import { RedisStorage } from './redis-storage.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
+import { IdleTopics } from './idle-topics.js';
 import { clusterTopicBound, isTopicBoundError, TopicRegistry } from './topic-registry.js';
 
 /** How to join a cluster. */
@@ -39,8 +40,6 @@ const APPEND_DEADLINE_MS = 1500;
 const COMMAND_TIMEOUT_MS = 2500;
 /** How long a change waits for a reconnect in progress before it is refused. */
 const RECONNECT_WAIT_MS = 1500;
-/** The longest delay a Node timer takes (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long one blocking read of the log waits. */
 const READ_BLOCK_MS = 1000;
 
@@ -66,7 +65,7 @@ export class ClusterNode {
   private shared: SharedSubscriptions | undefined;
   private closed = false;
   private reading: Promise<void> | undefined;
-  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private idle: IdleTopics | undefined;
 
   private constructor(
     private readonly cmd: Redis,
@@ -134,8 +133,10 @@ export class ClusterNode {
     const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub, this.registry);
     this.shared = shared;
     // The topic bound and idle forgetting are the cluster's from here on (HUB-CLUSTER-06).
+    const idle = new IdleTopics({ port, registry: this.registry, health: () => this.health.state, position: () => this.replica.position, token: () => `${this.instanceId}.${++this.counter}` });
+    this.idle = idle;
     port.shareTopics({
-      topicIdle: (topic) => void this.forgetEverywhere(topic),
+      topicIdle: (topic) => void idle.forget(topic),
       subscriptionEnded: (endpoint, topic, held) => shared.ended(endpoint, topic, held),
     });
     await this.listener.subscribe(this.keys.control);
@@ -161,8 +162,7 @@ export class ClusterNode {
       return readLocally(topic);
     };
     this.reading = this.followLog();
-    this.sweeper = setInterval(() => void this.sweepRegistry(), Math.min(port.bounds.idleTopicMs, MAX_TIMER_MS));
-    this.sweeper.unref?.();
+    idle.start();
   }
 
   /** Health for /healthz (HUB-CLUSTER-05). */
@@ -192,7 +192,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     this.closed = true;
     this.health.stop();
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.idle?.stop();
     for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
     this.waiters.clear();
     this.replica.releaseAll();
@@ -282,7 +282,7 @@ export class ClusterNode {
         if (!outcome) continue;
         if ('forgot' in outcome) {
           // A subscriber came here after the cluster found the topic unused: it counts again.
-          if (outcome.verdict === 'kept') void this.registry.register([outcome.forgot]).catch(() => undefined);
+          this.idle!.applied(outcome.forgot, outcome.verdict);
           continue;
         }
         const waiter = this.waiters.get(outcome.token);
@@ -291,52 +291,9 @@ export class ClusterNode {
         else {
           waiter?.reject(outcome.error);
           // A refused first change took a slot for a topic no replica holds: give it back.
-          if (waiter && !this.port!.hasTopic(waiter.topic)) void this.forgetEverywhere(waiter.topic);
+          if (waiter && !this.port!.hasTopic(waiter.topic)) void this.idle!.forget(waiter.topic, false);
         }
       }
-    }
-  }
-
-  // ---- idle topics (HUB-BOUND-05 cluster-wide) ---------------------------------------------------
-
-  /**
-   * The engine found `topic` idle here. Redis forgets it everywhere, through the log, unless a
-   * subscription on any instance still counts for it or it changed since this replica's position.
-   * With Redis away nothing is forgotten; the engine asks again after another idle period.
-   */
-  private async forgetEverywhere(topic: string, reportKept = true): Promise<void> {
-    const { redis, epoch } = this.health.state;
-    const port = this.port!;
-    if (redis !== 'ok' || epoch === undefined || this.closed) return;
-    const entry = JSON.stringify({ o: `${this.instanceId}.${++this.counter}`, f: topic });
-    let verdict;
-    try {
-      verdict = await this.registry.forget(epoch, topic, this.replica.position, entry, LOG_LENGTH);
-    } catch {
-      return;
-    }
-    if (reportKept && (verdict === 'subscribed' || verdict === 'active')) {
-      const why = verdict === 'subscribed' ? 'a subscription on another instance still uses it' : 'it changed meanwhile';
-      port.emit({ at: port.clock.now(), type: 'keep', topic, detail: `idle topic kept: ${why}` });
-    }
-  }
-
-  /**
-   * Offers every registered topic this replica does not hold for forgetting, once per idle period.
-   * Such a slot is left when an instance died between taking it for a subscription and announcing
-   * the subscription; no replica holds the topic, so no idle timer would ever free it.
-   */
-  private async sweepRegistry(): Promise<void> {
-    if (this.closed || this.health.state.redis !== 'ok') return;
-    try {
-      let cursor = '0';
-      do {
-        const [next, topics] = await this.cmd.sscan(this.keys.topics, cursor, 'COUNT', 1000);
-        cursor = next;
-        for (const topic of topics) if (!this.port!.hasTopic(topic)) await this.forgetEverywhere(topic, false);
-      } while (cursor !== '0' && !this.closed);
-    } catch {
-      // Redis went away mid-sweep: the next one tries again
     }
   }
 

@@ -136,6 +136,16 @@ export class TopicRegistry {
     for (let i = 0; i < topics.length; i += 1000) await this.redis.sadd(this.keys.topics, ...topics.slice(i, i + 1000));
   }
 
+  /** Visits the registered topics a page at a time (SSCAN: Redis is not blocked by a large set). */
+  async forEachPage(visit: (topics: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, topics] = await this.redis.sscan(this.keys.topics, cursor, 'COUNT', 1000);
+      cursor = next;
+      await visit(topics);
+    } while (cursor !== '0');
+  }
+
   /** How many topics the cluster holds. */
   count(): Promise<number> {
     return this.redis.scard(this.keys.topics);
