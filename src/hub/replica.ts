@@ -22,7 +22,7 @@ export interface ReplicaPort {
   readonly bounds: Readonly<HubBounds>;
   /** The engine's own change path (check, apply, persist, fan out) with the ids given; returns the event id or throws its HubError. */
   applyChange(body: unknown, pathTopic: string | undefined, newId: () => string): string;
-  /** Throws the 503 of the topic bound when `topic` would be one topic too many here (checked before a change enters the log). */
+  /** Throws the 503 of the topic bound when `topic` would be one topic too many by this replica's count (cluster mode checks the cluster's count in Redis instead, see `shareTopics`). */
   checkRoomForTopic(topic: string): void;
   /**
    * Hands the topic bound and idle-topic forgetting to the cluster (HUB-CLUSTER-06): from now on
