@@ -130,7 +130,7 @@ export class ClusterNode {
     this.hub = hub;
     this.replica.bind(port);
     await readFrom(this.cmd, this.keys, LOG_START, (entry) => this.replica.replay(entry, (topic) => this.storage.loadedUpTo.get(topic)));
-    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub, this.registry);
+    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub, this.registry, () => this.health.state.redis === 'ok');
     this.shared = shared;
     // The topic bound and idle forgetting are the cluster's from here on (HUB-CLUSTER-06).
     const idle = new IdleTopics({ port, registry: this.registry, health: () => this.health.state, position: () => this.replica.position, token: () => `${this.instanceId}.${++this.counter}` });

@@ -27,6 +27,8 @@ export class SharedSubscriptions {
     private readonly instanceId: string,
     private readonly hub: Hub,
     private readonly registry: TopicRegistry,
+    /** Whether the health check last reached Redis: while it does not, nothing waits on Redis here. */
+    private readonly redisUp: () => boolean,
   ) {
     this.port = hub.replicaPort();
   }
@@ -50,6 +52,7 @@ export class SharedSubscriptions {
     if (!shared) return result;
     const isNew = req.endpoint === undefined;
     try {
+      if (!this.redisUp()) throw new Error('Redis is not reachable');
       await this.store(shared, isNew ? this.port.bounds.maxTopics : 0);
     } catch (error) {
       const full = isTopicBoundError(error);

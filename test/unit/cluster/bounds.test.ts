@@ -192,4 +192,22 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER-06 bounds over two instances${REDIS ? '' : 
     await clusterTopicsBecome(a, 1);
     expect((await publish(b.url, patientOpen(fresh('t2'), 'p'))).status).toBe(202);
   }, 20_000);
+
+  it('HUB-CLUSTER-06 HUB-BOUND-05 with Redis away a subscription that would create a topic gets 503 and leaves nothing; one to a topic held keeps working', async () => {
+    const held = fresh('held');
+    expect((await publish(a.url, patientOpen(held, 'p'))).status).toBe(202);
+    redis.pause();
+    try {
+      // The health check notices within a second; until then a subscribe waits for the command timeout.
+      for (let i = 0; i < 50 && (await fetch(`${a.url}/healthz`)).status !== 503; i++) await new Promise((r) => setTimeout(r, 100));
+      const fresher = fresh('new');
+      const refused = await postSubscription(a.url, subscribeParams(fresher, 'new-topic'));
+      expect(refused.status).toBe(503);
+      expect(await refused.text()).toMatch(/topic bound cannot be checked without Redis/);
+      expect(a.hub.topicIds()).not.toContain(fresher);
+      expect((await postSubscription(a.url, subscribeParams(held, 'known-topic'))).status).toBe(202);
+    } finally {
+      redis.resume();
+    }
+  }, 20_000);
 });
