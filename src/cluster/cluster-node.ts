@@ -136,6 +136,7 @@ export class ClusterNode {
     const idle = new IdleTopics({ port, registry: this.registry, health: () => this.health.state, position: () => this.replica.position, token: () => `${this.instanceId}.${++this.counter}` });
     this.idle = idle;
     port.shareTopics({
+      admitTopic: (topic) => shared.admitTopic(topic, this.health.topicCount),
       topicIdle: (topic) => void idle.forget(topic),
       subscriptionEnded: (endpoint, topic, held) => shared.ended(endpoint, topic, held),
     });

@@ -20,6 +20,8 @@ type ControlMessage =
 /** The shared side of one instance's subscriptions. */
 export class SharedSubscriptions {
   private readonly port: ReplicaPort;
+  /** True while `handle` runs the engine's subscribe: its topic is checked by the store script right after. */
+  private storing = false;
 
   constructor(
     private readonly cmd: Redis,
@@ -42,7 +44,13 @@ export class SharedSubscriptions {
   async handle(req: SubscriptionRequest, local: (req: SubscriptionRequest) => SubscribeResult): Promise<SubscribeResult> {
     if (req.endpoint !== undefined && !this.port.subscriptions.has(req.endpoint)) await this.adoptEndpoint(req.endpoint);
     const topicWasHere = this.port.hasTopic(req.topic);
-    const result = local(req);
+    let result: SubscribeResult;
+    this.storing = true; // the store script below checks the bound atomically
+    try {
+      result = local(req);
+    } finally {
+      this.storing = false;
+    }
     if (req.mode === 'unsubscribe') {
       void this.registry.release(result.endpoint, result.topic).catch(() => undefined);
       this.announce({ kind: 'unsubscribe', origin: this.instanceId, endpoint: result.endpoint });
@@ -65,6 +73,17 @@ export class SharedSubscriptions {
     }
     this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared, renewal: !isNew });
     return result;
+  }
+
+  /**
+   * A subscription made on this engine outside `handle` (a STOMP SUBSCRIBE, a WebSub callback) is
+   * about to create `topic`. Those are answered at once, so the check uses the cluster's count as of
+   * the last health check (0.5 s old at most) instead of a script, and the topic is registered after.
+   */
+  admitTopic(topic: string, countNow: number | undefined): void {
+    if (this.storing) return;
+    if ((countNow ?? 0) >= this.port.bounds.maxTopics) throw clusterTopicBound(this.port.bounds);
+    void this.registry.register([topic]).catch(() => undefined);
   }
 
   /** Notes in Redis that a channel was opened here for `endpoint` (HUB-BOUND-06 across instances). */

@@ -535,11 +535,14 @@ export class Hub {
 
   // ---- topics: creation, activity, idle forgetting (HUB-BOUND-05) ----------------------------
 
-  private topicState(topic: string, persist: boolean, options: { pinned?: boolean } = {}): TopicState {
+  /** The topic's state, created when new; `counted`: the cluster already counted it (an adopted subscription). */
+  private topicState(topic: string, persist: boolean, options: { pinned?: boolean; counted?: boolean } = {}): TopicState {
     let state = this.topics.get(topic);
     if (!state) {
       // In cluster mode the cluster checks the bound against every instance's topics (HUB-CLUSTER-06).
-      if (!options.pinned && !this.sharedTopics) this.checkRoomForTopic(topic);
+      if (this.sharedTopics) {
+        if (!options.pinned && !options.counted) this.sharedTopics.admitTopic(topic);
+      } else if (!options.pinned) this.checkRoomForTopic(topic);
       const now = this.clock.now();
       state = new TopicState({ topic, createdAt: now, seq: 0 }, now);
       this.topics.set(topic, state);
@@ -649,7 +652,7 @@ export class Hub {
         this.rearm();
       },
       addSubscription: (sub) => {
-        const state = this.topicState(sub.topic, false);
+        const state = this.topicState(sub.topic, false, { counted: true });
         this.subscriptions.set(sub.endpoint, sub);
         state.subscribers.add(sub);
         this.noteActivity(state);

@@ -45,6 +45,11 @@ export interface ReplicaPort {
 
 /** What the engine tells a cluster that bounds topics cluster-wide (see `ReplicaPort.shareTopics`). */
 export interface SharedTopicHooks {
+  /**
+   * A subscription is about to create `topic` here; throws the 503 of the topic bound when the
+   * cluster has no room for it. (Not asked for topics the log or an adopted subscription brings.)
+   */
+  admitTopic(topic: string): void;
   /** A topic without subscribers or open contexts here has been idle for `idleTopicMs`; asked again after each further idle period until forgotten. */
   topicIdle(topic: string): void;
   /** A subscription ended here; `held` when its channel was opened on this instance (a copy that never connected here is not held). */

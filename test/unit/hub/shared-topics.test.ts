@@ -4,6 +4,7 @@
  * reports idle topics and ended subscriptions, and forgets a topic when the shared log says so.
  */
 import { describe, expect, it } from 'vitest';
+import { HubError } from '../../../src/protocol/index.js';
 import type { SharedTopicHooks } from '../../../src/hub/replica.js';
 import { accept, patient, patientContext, request } from '../conformance/support.js';
 import { makeHub, RecordingChannel } from '../support/harness.js';
@@ -12,10 +13,18 @@ async function sharedHub() {
   const made = await makeHub({ bounds: { maxTopics: 1, idleTopicMs: 1000, connectTimeoutMs: 60_000 } });
   const idle: string[] = [];
   const ended: Array<{ topic: string; held: boolean }> = [];
-  const hooks: SharedTopicHooks = { topicIdle: (topic) => idle.push(topic), subscriptionEnded: (_endpoint, topic, held) => ended.push({ topic, held }) };
+  const admitted: string[] = [];
+  const hooks: SharedTopicHooks = {
+    admitTopic: (topic) => {
+      if (topic === 'room-full') throw new HubError(503, 'transient', 'the cluster is full');
+      admitted.push(topic);
+    },
+    topicIdle: (topic) => idle.push(topic),
+    subscriptionEnded: (_endpoint, topic, held) => ended.push({ topic, held }),
+  };
   const port = made.hub.replicaPort();
   port.shareTopics(hooks);
-  return { ...made, port, idle, ended };
+  return { ...made, port, idle, ended, admitted };
 }
 
 describe('HUB-CLUSTER-06 the engine with a shared topic bound', () => {
@@ -60,5 +69,17 @@ describe('HUB-CLUSTER-06 the engine with a shared topic bound', () => {
     expect(hub.hasEndpoint(refused.endpoint)).toBe(false);
     expect(hub.topicIds()).not.toContain('room-new');
     expect(ended).toHaveLength(2);
+  });
+
+  it('HUB-CLUSTER-06 HUB-BOUND-05 a subscription that creates a topic asks the cluster for room; an adopted one and a topic from the log do not', async () => {
+    const { hub, port, admitted } = await sharedHub();
+    hub.subscribe({ topic: 'room-a', events: ['Patient-open'] });
+    hub.subscribe({ topic: 'room-a', events: ['Patient-open'] });
+    expect(() => hub.subscribe({ topic: 'room-full', events: ['Patient-open'] })).toThrow(/cluster is full/);
+    expect(hub.topicIds()).not.toContain('room-full');
+    port.addSubscription({ endpoint: 'adopted', topic: 'room-b', filters: [], eventsText: 'Patient-open', leaseSeconds: 60, leaseExpiresAt: Date.now() + 60_000, confirmed: false, autoRenew: false, name: 'copy', channel: 'stu3', createdAt: Date.now() });
+    port.applyChange(request('room-c', 'Patient-open', patientContext(patient('p-1'))), undefined, () => `id-${Math.random()}`);
+    expect(admitted).toEqual(['room-a']);
+    expect(new Set(hub.topicIds())).toEqual(new Set(['room-a', 'room-b', 'room-c']));
   });
 });
