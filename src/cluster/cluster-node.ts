@@ -282,7 +282,7 @@ export class ClusterNode {
         const outcome = this.replica.apply(entry);
         if (!outcome) continue;
         if ('forgot' in outcome) {
-          // A subscriber came here after the cluster found the topic unused: it counts again.
+          // A forget entry: a topic kept here (its subscriber came after the cluster's check) counts again.
           this.idle!.applied(outcome.forgot, outcome.verdict);
           continue;
         }
