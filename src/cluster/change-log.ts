@@ -18,12 +18,18 @@ export interface LogEntry {
 
 type WithAppend = Redis & { tabcastAppend?(...args: string[]): Promise<string> };
 
-/** Appends `text`; rejects with the script's error (EPOCH, LATE) or the connection's. */
-export async function appendChange(redis: Redis, keys: ClusterKeys, epoch: string, deadlineRedisMs: number, text: string): Promise<LogPosition> {
+/** Where a change goes and what bounds it: its topic, which takes one of `maxTopics` slots when new. */
+export interface AppendTarget {
+  topic: string;
+  maxTopics: number;
+}
+
+/** Appends `text`; rejects with the script's error (EPOCH, LATE, FULL) or the connection's. */
+export async function appendChange(redis: Redis, keys: ClusterKeys, epoch: string, deadlineRedisMs: number, text: string, target: AppendTarget): Promise<LogPosition> {
   const client = redis as WithAppend;
   // EVALSHA with a fallback to EVAL: the script text is not sent with every change.
-  if (!client.tabcastAppend) redis.defineCommand('tabcastAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-  const id = await client.tabcastAppend!(keys.log, keys.epoch, epoch, String(Math.floor(deadlineRedisMs)), text, String(LOG_LENGTH));
+  if (!client.tabcastAppend) redis.defineCommand('tabcastAppend', { numberOfKeys: 4, lua: APPEND_SCRIPT });
+  const id = await client.tabcastAppend!(keys.log, keys.epoch, keys.topics, keys.topicLast, epoch, String(Math.floor(deadlineRedisMs)), text, String(LOG_LENGTH), target.topic, String(target.maxTopics));
   return parsePosition(id);
 }
 

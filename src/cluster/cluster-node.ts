@@ -16,6 +16,8 @@ import { LOG_START, parsePosition } from './log-position.js';
 import { LogReplica } from './log-replica.js';
 import { RedisStorage } from './redis-storage.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
+import { IdleTopics } from './idle-topics.js';
+import { clusterTopicBound, isTopicBoundError, TopicRegistry } from './topic-registry.js';
 
 /** How to join a cluster. */
 export interface ClusterOptions {
@@ -42,6 +44,8 @@ const RECONNECT_WAIT_MS = 1500;
 const READ_BLOCK_MS = 1000;
 
 interface Waiter {
+  /** The change's topic: one its refusal leaves unknown here is given back to the bound at once. */
+  topic: string;
   resolve(result: PublishResult): void;
   reject(error: unknown): void;
 }
@@ -52,6 +56,8 @@ export class ClusterNode {
   readonly keys: ClusterKeys;
   readonly storage: RedisStorage;
   private readonly health: RedisHealth;
+  private readonly registry: TopicRegistry;
+  private hub: Hub | undefined;
   private readonly replica = new LogReplica();
   private readonly waiters = new Map<string, Waiter>();
   private counter = 0;
@@ -59,6 +65,7 @@ export class ClusterNode {
   private shared: SharedSubscriptions | undefined;
   private closed = false;
   private reading: Promise<void> | undefined;
+  private idle: IdleTopics | undefined;
 
   private constructor(
     private readonly cmd: Redis,
@@ -71,6 +78,7 @@ export class ClusterNode {
     const log = options.log ?? (() => undefined);
     this.storage = new RedisStorage(cmd, this.keys, () => this.replica.position);
     this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
+    this.registry = new TopicRegistry(cmd, this.keys);
   }
 
   /** Connects to Redis (rejects when it cannot within a few seconds) and learns the cluster's epoch. */
@@ -119,10 +127,19 @@ export class ClusterNode {
   async attach(hub: Hub): Promise<void> {
     const port = hub.replicaPort();
     this.port = port;
+    this.hub = hub;
     this.replica.bind(port);
     await readFrom(this.cmd, this.keys, LOG_START, (entry) => this.replica.replay(entry, (topic) => this.storage.loadedUpTo.get(topic)));
-    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub);
+    const shared = new SharedSubscriptions(this.cmd, this.keys, this.instanceId, hub, this.registry, () => this.health.state.redis === 'ok');
     this.shared = shared;
+    // The topic bound and idle forgetting are the cluster's from here on (HUB-CLUSTER-06).
+    const idle = new IdleTopics({ port, registry: this.registry, health: () => this.health.state, position: () => this.replica.position, token: () => `${this.instanceId}.${++this.counter}` });
+    this.idle = idle;
+    port.shareTopics({
+      admitTopic: (topic) => shared.admitTopic(topic, this.health.topicCount),
+      topicIdle: (topic) => void idle.forget(topic),
+      subscriptionEnded: (endpoint, topic, held) => shared.ended(endpoint, topic, held),
+    });
     await this.listener.subscribe(this.keys.control);
     this.listener.on('message', (_channel: string, text: string) => shared.onControl(text));
     hub.observe((entry) => {
@@ -136,6 +153,8 @@ export class ClusterNode {
       if (req.topic === RESERVED_TOPIC) throw reservedTopic();
       return shared.handle(req, subscribeLocally);
     };
+    const inspectLocally = hub.inspect.bind(hub);
+    hub.inspect = () => ({ ...inspectLocally(), clusterTopics: this.health.topicCount });
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
@@ -144,11 +163,25 @@ export class ClusterNode {
       return readLocally(topic);
     };
     this.reading = this.followLog();
+    idle.start();
   }
 
   /** Health for /healthz (HUB-CLUSTER-05). */
   healthState(): HealthState & { instance: string } {
     return { instance: this.instanceId, ...this.health.state };
+  }
+
+  /**
+   * Counts every topic this replica holds in the cluster's registry, without the bound: topics
+   * that exist already (a users file's, loaded records). Call after the users file is applied.
+   */
+  async registerTopics(): Promise<void> {
+    if (this.hub) await this.registry.register(this.hub.topicIds());
+  }
+
+  /** Notes that a channel was opened on this instance for `endpoint` (the connect deadline no longer applies anywhere). */
+  markConnected(endpoint: string): void {
+    this.shared?.markConnected(endpoint);
   }
 
   /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
@@ -160,6 +193,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     this.closed = true;
     this.health.stop();
+    this.idle?.stop();
     for (const w of this.waiters.values()) w.reject(new HubError(503, 'transient', 'the hub is shutting down'));
     this.waiters.clear();
     this.replica.releaseAll();
@@ -175,9 +209,8 @@ export class ClusterNode {
     const port = this.port!;
     const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
     if (topic === RESERVED_TOPIC) throw reservedTopic();
-    port.checkRoomForTopic(topic); // HUB-BOUND-05 here, where the change arrives; replicas follow the log
     const token = `${this.instanceId}.${++this.counter}`;
-    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+    const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { topic, resolve, reject }));
     answered.catch(() => undefined); // the reader may answer before the append's reply arrives
     const entry = JSON.stringify({ o: token, c: change });
     for (let attempt = 0; ; attempt++) {
@@ -187,10 +220,16 @@ export class ClusterNode {
       const state = this.health.state;
       try {
         if (state.redis !== 'ok' || state.epoch === undefined) throw new Error(`this hub instance cannot reach Redis (${state.reason ?? 'restoring'})`);
-        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry);
+        // The topic bound is checked in the same atomic step as the append (HUB-BOUND-05 cluster-wide).
+        await appendChange(this.cmd, this.keys, state.epoch, this.health.redisNow() + APPEND_DEADLINE_MS, entry, { topic, maxTopics: port.bounds.maxTopics });
         return await answered;
       } catch (error) {
         if (error instanceof HubError) throw error; // the replica's own answer (404, 409)
+        if (isTopicBoundError(error)) {
+          this.waiters.delete(token);
+          port.emit({ at: port.clock.now(), type: 'reject', status: 503, topic, detail: `cluster topic bound of ${port.bounds.maxTopics} reached` });
+          throw clusterTopicBound(port.bounds);
+        }
         const why = error instanceof Error ? error.message : String(error);
         // Redis came back empty: once this instance has written its state back, one more try.
         if (why.startsWith('EPOCH') && attempt === 0) {
@@ -242,10 +281,19 @@ export class ClusterNode {
         // Every entry is applied here, whether or not this instance took the request.
         const outcome = this.replica.apply(entry);
         if (!outcome) continue;
+        if ('forgot' in outcome) {
+          // A forget entry: a topic kept here (its subscriber came after the cluster's check) counts again.
+          this.idle!.applied(outcome.forgot, outcome.verdict);
+          continue;
+        }
         const waiter = this.waiters.get(outcome.token);
         this.waiters.delete(outcome.token);
         if ('result' in outcome) waiter?.resolve(outcome.result);
-        else waiter?.reject(outcome.error);
+        else {
+          waiter?.reject(outcome.error);
+          // A refused first change took a slot for a topic no replica holds: give it back.
+          if (waiter && !this.port!.hasTopic(waiter.topic)) void this.idle!.forget(waiter.topic, false);
+        }
       }
     }
   }
@@ -256,6 +304,7 @@ export class ClusterNode {
   private async restoreAfterDataLoss(): Promise<void> {
     await this.storage.rewriteAll();
     await this.shared?.rewriteAll();
+    await this.registerTopics();
   }
 }
 

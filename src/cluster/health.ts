@@ -23,6 +23,8 @@ const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 /** Checks Redis on a timer of its own. */
 export class RedisHealth {
   state: HealthState = { redis: 'down', reason: 'not checked yet' };
+  /** Topics in the cluster's registry at the last check (inspect() in cluster mode). */
+  topicCount: number | undefined;
   private offsetMs = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
@@ -92,6 +94,7 @@ export class RedisHealth {
         }
       }
       if (epoch === null) throw new Error('the cluster epoch vanished while it was being set');
+      this.topicCount = await this.redis.scard(this.keys.topics);
       if (before.redis !== 'ok' && before.reason !== 'not checked yet') this.log('tabcast: Redis is reachable again');
       this.state = { redis: 'ok', epoch };
     } catch (error) {

@@ -19,6 +19,14 @@ export interface ClusterKeys {
   control: string;
   /** Serialises instance start-up (users file, restore). */
   startupLock: string;
+  /** The set of every topic the cluster holds: the topic bound counts it (HUB-BOUND-05, HUB-CLUSTER-06). */
+  topics: string;
+  /** Hash topic → id of its last change in the log, so a forget can tell whether the topic was used since. */
+  topicLast: string;
+  /** Prefix of the sorted set of a topic's shared subscriptions, scored by when each stops counting (ms, Redis clock). */
+  topicSubscriptionPrefix: string;
+  /** The sorted set of one topic's shared subscriptions. */
+  topicSubscriptions(topic: string): string;
 }
 
 /** Keys under `prefix` (default `tabcast`). */
@@ -31,21 +39,36 @@ export function clusterKeys(prefix = 'tabcast'): ClusterKeys {
     subscription: (endpoint) => `${prefix}:sub:${endpoint}`,
     control: `${prefix}:control`,
     startupLock: `${prefix}:startup`,
+    topics: `${prefix}:topics`,
+    topicLast: `${prefix}:topic-last`,
+    topicSubscriptionPrefix: `${prefix}:tsubs:`,
+    topicSubscriptions: (topic) => `${prefix}:tsubs:${topic}`,
   };
 }
 
+/** The error a script answers when a new topic would exceed the cluster's topic bound. */
+export const TOPIC_BOUND_ERROR = 'FULL';
+
 /**
  * Appends a change to the log. Refused when Redis lost its data since this instance last saw it
- * (the epoch differs), and when the script runs after its deadline in Redis's own time: a change
- * whose publisher was already told 503 (Redis paused, then resumed) is never applied later.
- * KEYS: log, epoch. ARGV: epoch, deadline (ms, Redis clock), entry, max log length.
+ * (the epoch differs), when the script runs after its deadline in Redis's own time (a change
+ * whose publisher was already told 503, Redis paused then resumed, is never applied later), and
+ * when its topic is new and the cluster already holds `maxTopics` topics. The topic check and the
+ * append are one atomic step, so two instances racing for the last slot cannot both take it.
+ * KEYS: log, epoch, topics, topicLast. ARGV: epoch, deadline (ms, Redis clock), entry, max log length, topic, maxTopics.
  */
 export const APPEND_SCRIPT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH Redis lost its data; the cluster is restoring it') end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now > tonumber(ARGV[2]) then return redis.error_reply('LATE the change reached Redis after its deadline and was not applied') end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3])
+if redis.call('SISMEMBER', KEYS[3], ARGV[5]) == 0 then
+  if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return redis.error_reply('${TOPIC_BOUND_ERROR} the cluster holds its limit of topics') end
+  redis.call('SADD', KEYS[3], ARGV[5])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[5], id)
+return id
 `;
 
 /**

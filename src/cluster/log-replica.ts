@@ -8,8 +8,11 @@ import type { LogEntry } from './change-log.js';
 import { comparePositions, LOG_START, type LogPosition } from './log-position.js';
 import { RecentOutcomes } from './recent-outcomes.js';
 
-/** What applying one entry gave: its publisher's token and the answer every replica computed. */
-export type EntryOutcome = { token: string; result: PublishResult } | { token: string; error: unknown };
+/**
+ * What applying one entry gave: its publisher's token and the answer every replica computed, or,
+ * for a "forget topic" entry, what this replica did with it (`kept` when a subscriber of it is here).
+ */
+export type EntryOutcome = { token: string; result: PublishResult } | { token: string; error: unknown } | { token: string; forgot: string; verdict: 'forgotten' | 'kept' | 'absent' };
 
 /** The replica's side of the log. */
 export class LogReplica {
@@ -27,7 +30,7 @@ export class LogReplica {
   /** Applies an entry at start-up unless the loaded records already reflect it. */
   replay(entry: LogEntry, loadedUpTo: (topic: string) => LogPosition | undefined): void {
     const parsed = parseEntry(entry.text);
-    const upTo = parsed ? loadedUpTo(entryTopic(parsed.change)) : undefined;
+    const upTo = parsed ? loadedUpTo('forget' in parsed ? parsed.forget : entryTopic(parsed.change)) : undefined;
     if (upTo && comparePositions(entry.position, upTo) <= 0) return;
     this.apply(entry);
   }
@@ -38,6 +41,7 @@ export class LogReplica {
     const parsed = parseEntry(entry.text);
     if (!parsed) return undefined;
     try {
+      if ('forget' in parsed) return { token: parsed.token, forgot: parsed.forget, verdict: this.port!.forgetTopic(parsed.forget) };
       return { token: parsed.token, result: this.applyOnce(parsed.change) };
     } catch (error) {
       return { token: parsed.token, error };
@@ -80,11 +84,13 @@ export class LogReplica {
   }
 }
 
-/** Reads a log entry: `{o: publisher's token, c: the change}`. */
-function parseEntry(text: string): { token: string; change: OrderedChange } | undefined {
+/** Reads a log entry: `{o: publisher's token, c: the change}`, or `{o, f: topic}` to forget an idle topic everywhere. */
+function parseEntry(text: string): { token: string; change: OrderedChange } | { token: string; forget: string } | undefined {
   try {
-    const v = JSON.parse(text) as { o: string; c: OrderedChange };
-    return typeof v.o === 'string' && v.c && typeof v.c === 'object' ? { token: v.o, change: v.c } : undefined;
+    const v = JSON.parse(text) as { o: string; c?: OrderedChange; f?: string };
+    if (typeof v.o !== 'string') return undefined;
+    if (typeof v.f === 'string') return { token: v.o, forget: v.f };
+    return v.c && typeof v.c === 'object' ? { token: v.o, change: v.c } : undefined;
   } catch {
     return undefined;
   }

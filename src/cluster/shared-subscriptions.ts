@@ -6,9 +6,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { Hub, SubscribeResult } from '../hub/index.js';
-import { adoptSubscription, deliverForeignSyncError, forgetSubscription, shareSubscription, type ReplicaPort, type SharedSubscription } from '../hub/replica.js';
-import type { Notification, SubscriptionRequest } from '../protocol/index.js';
+import { adoptSubscription, deliverForeignSyncError, forgetSubscription, pastConnectDeadline, shareSubscription, type ReplicaPort, type SharedSubscription } from '../hub/replica.js';
+import { HubError, type Notification, type SubscriptionRequest } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
+import { clusterTopicBound, isTopicBoundError, type TopicRegistry } from './topic-registry.js';
 
 /** What instances tell each other on the control channel (best effort: pub/sub). */
 type ControlMessage =
@@ -19,31 +20,80 @@ type ControlMessage =
 /** The shared side of one instance's subscriptions. */
 export class SharedSubscriptions {
   private readonly port: ReplicaPort;
+  /** True while `handle` runs the engine's subscribe: its topic is checked by the store script right after. */
+  private storing = false;
 
   constructor(
     private readonly cmd: Redis,
     private readonly keys: ClusterKeys,
     private readonly instanceId: string,
     private readonly hub: Hub,
+    private readonly registry: TopicRegistry,
+    /** Whether the health check last reached Redis: while it does not, nothing waits on Redis here. */
+    private readonly redisUp: () => boolean,
   ) {
     this.port = hub.replicaPort();
   }
 
-  /** A subscription request: an endpoint of another instance is adopted first, the result is shared. */
+  /**
+   * A subscription request: an endpoint of another instance is adopted first, the result is shared.
+   * A new subscription takes its topic's slot in the cluster's bound (HUB-CLUSTER-06): refused with
+   * 503 and withdrawn here when the cluster is full, or when its topic is new here and Redis cannot
+   * be asked.
+   */
   async handle(req: SubscriptionRequest, local: (req: SubscriptionRequest) => SubscribeResult): Promise<SubscribeResult> {
     if (req.endpoint !== undefined && !this.port.subscriptions.has(req.endpoint)) await this.adoptEndpoint(req.endpoint);
-    const result = local(req);
+    const topicWasHere = this.port.hasTopic(req.topic);
+    let result: SubscribeResult;
+    this.storing = true; // the store script below checks the bound atomically
+    try {
+      result = local(req);
+    } finally {
+      this.storing = false;
+    }
     if (req.mode === 'unsubscribe') {
-      void this.cmd.del(this.keys.subscription(result.endpoint)).catch(() => undefined);
+      void this.registry.release(result.endpoint, result.topic).catch(() => undefined);
       this.announce({ kind: 'unsubscribe', origin: this.instanceId, endpoint: result.endpoint });
       return result;
     }
     const shared = shareSubscription(this.port, result.endpoint);
-    if (shared) {
-      void this.store(shared).catch(() => undefined);
-      this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared, renewal: req.endpoint !== undefined });
+    if (!shared) return result;
+    const isNew = req.endpoint === undefined;
+    try {
+      if (!this.redisUp()) throw new Error('Redis is not reachable');
+      await this.store(shared, isNew ? this.port.bounds.maxTopics : 0);
+    } catch (error) {
+      const full = isTopicBoundError(error);
+      // An existing topic keeps working while Redis is away; the subscription is shared once it is back (rewriteAll).
+      if (isNew && (full || !topicWasHere)) {
+        this.port.withdrawSubscription(result.endpoint);
+        if (full) throw clusterTopicBound(this.port.bounds);
+        throw new HubError(503, 'transient', `the subscription was not made: its topic is new and the cluster's topic bound cannot be checked without Redis (${error instanceof Error ? error.message : String(error)}); retry`);
+      }
     }
+    this.announce({ kind: 'subscribe', origin: this.instanceId, sub: shared, renewal: !isNew });
     return result;
+  }
+
+  /**
+   * A subscription made on this engine outside `handle` (a STOMP SUBSCRIBE, a WebSub callback) is
+   * about to create `topic`. Those are answered at once, so the check uses the cluster's count as of
+   * the last health check (0.5 s old at most) instead of a script, and the topic is registered after.
+   */
+  admitTopic(topic: string, countNow: number | undefined): void {
+    if (this.storing) return;
+    if ((countNow ?? 0) >= this.port.bounds.maxTopics) throw clusterTopicBound(this.port.bounds);
+    void this.registry.register([topic]).catch(() => undefined);
+  }
+
+  /** Notes in Redis that a channel was opened here for `endpoint` (HUB-BOUND-06 across instances). */
+  markConnected(endpoint: string): void {
+    void this.registry.markConnected(endpoint).catch(() => undefined);
+  }
+
+  /** A subscription ended here; one whose channel this instance held no longer counts for its topic anywhere. */
+  ended(endpoint: string, topic: string, held: boolean): void {
+    if (held) void this.registry.release(endpoint, topic).catch(() => undefined);
   }
 
   /** Looks up an endpoint another instance issued and adopts it; false when there is none. */
@@ -56,7 +106,10 @@ export class SharedSubscriptions {
       return false;
     }
     if (!text) return false;
-    adoptSubscription(this.port, JSON.parse(text) as SharedSubscription);
+    const shared = JSON.parse(text) as SharedSubscription;
+    // Never opened anywhere and past its connect deadline: the endpoint is dead on every instance (HUB-BOUND-06).
+    if (pastConnectDeadline(shared, this.port.clock.now(), this.port.bounds.connectTimeoutMs)) return false;
+    adoptSubscription(this.port, shared);
     return true;
   }
 
@@ -77,7 +130,9 @@ export class SharedSubscriptions {
     try {
       if (message.kind === 'subscribe') {
         const sub = message.sub;
-        if (!this.port.subscriptions.has(sub.endpoint)) adoptSubscription(this.port, sub);
+        if (!this.port.subscriptions.has(sub.endpoint)) {
+          if (!pastConnectDeadline(sub, this.port.clock.now(), this.port.bounds.connectTimeoutMs)) adoptSubscription(this.port, sub);
+        }
         // A renewal elsewhere: the copy here takes the new events and lease (the socket's holder confirms them).
         else if (message.renewal) this.hub.subscribe({ topic: sub.topic, events: sub.events.split(','), endpoint: sub.endpoint, leaseSeconds: sub.leaseSeconds, subscriberName: sub.name });
       } else if (message.kind === 'unsubscribe') {
@@ -94,12 +149,14 @@ export class SharedSubscriptions {
   async rewriteAll(): Promise<void> {
     for (const endpoint of this.port.subscriptions.keys()) {
       const shared = shareSubscription(this.port, endpoint);
-      if (shared) await this.store(shared);
+      if (shared) await this.store(shared, 0);
     }
   }
 
-  private store(shared: SharedSubscription): Promise<unknown> {
-    return this.cmd.set(this.keys.subscription(shared.endpoint), JSON.stringify(shared), 'PX', shared.leaseSeconds * 1000);
+  /** Stores a subscription; `maxTopics` > 0 checks the topic bound (0: a topic the cluster holds already). */
+  private store(shared: SharedSubscription, maxTopics: number): Promise<void> {
+    const connectMsLeft = (shared.issuedAt ?? this.port.clock.now()) + this.port.bounds.connectTimeoutMs - this.port.clock.now();
+    return this.registry.store(shared, connectMsLeft, maxTopics);
   }
 
   private announce(message: ControlMessage): void {

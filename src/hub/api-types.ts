@@ -87,6 +87,8 @@ export interface HubSnapshot {
   bounds: HubBounds;
   /** What the bounds made the hub forget since it started (HUB-BOUND-07). */
   forgotten: { contexts: number; topics: number; subscriptions: number };
+  /** Cluster mode: topics held over all instances, the count the topic bound applies to, as of the last health check (every 0.5 s). `topics` lists this replica's. */
+  clusterTopics?: number;
   topics: Array<{
     topic: string;
     current?: string;

@@ -17,7 +17,7 @@ import { HubLog, type HubLogEntry } from './log.js';
 import { CoalescingWriter } from './persistence.js';
 import type { Clock, CryptoSource, SubscriberChannel } from './ports.js';
 import { IDENTITY_KEY, type MalformedRecord } from './records.js';
-import type { ReplicaPort } from './replica.js';
+import type { ReplicaPort, SharedTopicHooks } from './replica.js';
 import type { RestoredState } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { reasonForStatus, buildSyncError, type SyncErrorCause } from './sync-errors.js';
@@ -62,6 +62,8 @@ export class Hub {
   private readonly defaultLease: number;
   private readonly maxLease: number;
   private readonly onWake?: (at: number | undefined) => void;
+  /** Cluster mode: the topic bound and idle forgetting are decided cluster-wide (ReplicaPort.shareTopics). */
+  private sharedTopics?: SharedTopicHooks;
   private nextHeartbeatAt: number | undefined;
   private lastSeenNow: number;
   private armedAt: number | undefined;
@@ -288,6 +290,7 @@ export class Hub {
   private endSubscription(sub: HubSubscription, reason: string): void {
     if (sub.connection) this.teardown(sub.connection, { denial: reason, close: { code: 1000, reason } });
     this.forgetSubscription(sub);
+    this.sharedTopics?.subscriptionEnded(sub.endpoint, sub.topic, sub.confirmed);
     this.log.emit({ at: this.clock.now(), type: 'denied', topic: sub.topic, subscriber: sub.name, detail: reason });
   }
 
@@ -335,8 +338,10 @@ export class Hub {
         reason: `lost its connection (close code ${code})`,
       });
     }
-    if (normal || endSubscription) this.forgetSubscription(sub);
-    else this.schedule(sub);
+    if (normal || endSubscription) {
+      this.forgetSubscription(sub);
+      this.sharedTopics?.subscriptionEnded(sub.endpoint, sub.topic, true);
+    } else this.schedule(sub);
     this.rearm();
   }
 
@@ -530,10 +535,14 @@ export class Hub {
 
   // ---- topics: creation, activity, idle forgetting (HUB-BOUND-05) ----------------------------
 
-  private topicState(topic: string, persist: boolean, options: { pinned?: boolean } = {}): TopicState {
+  /** The topic's state, created when new; `counted`: the cluster already counted it (an adopted subscription). */
+  private topicState(topic: string, persist: boolean, options: { pinned?: boolean; counted?: boolean } = {}): TopicState {
     let state = this.topics.get(topic);
     if (!state) {
-      if (!options.pinned) this.checkRoomForTopic(topic);
+      // In cluster mode the cluster checks the bound against every instance's topics (HUB-CLUSTER-06).
+      if (this.sharedTopics) {
+        if (!options.pinned && !options.counted) this.sharedTopics.admitTopic(topic);
+      } else if (!options.pinned) this.checkRoomForTopic(topic);
       const now = this.clock.now();
       state = new TopicState({ topic, createdAt: now, seq: 0 }, now);
       this.topics.set(topic, state);
@@ -568,12 +577,23 @@ export class Hub {
       this.idleTopics.set(state, due);
       return;
     }
+    if (this.sharedTopics) {
+      // Another instance may hold a subscriber of it: the cluster decides, through its log, and is asked again later.
+      this.idleTopics.set(state, now + this.bounds.idleTopicMs);
+      this.sharedTopics.topicIdle(state.topic);
+      return;
+    }
+    this.dropTopic(state, `topic forgotten after ${this.bounds.idleTopicMs / 3_600_000} h without subscribers or open contexts`);
+  }
+
+  private dropTopic(state: TopicState, reason: string): void {
+    this.idleTopics.remove(state);
     this.topics.delete(state.topic);
     this.forgotten.topics++;
     const records: RecordChanges = new Map();
     state.forget(records);
     void this.persist(records)?.catch(() => undefined);
-    this.log.emit({ at: now, type: 'forget', topic: state.topic, detail: `topic forgotten after ${this.bounds.idleTopicMs / 3_600_000} h without subscribers or open contexts` });
+    this.log.emit({ at: this.clock.now(), type: 'forget', topic: state.topic, detail: reason });
   }
 
   // ---- persistence, observation, shutdown ---------------------------------------------------
@@ -589,6 +609,7 @@ export class Hub {
       clock: this.clock,
       crypto: this.crypto,
       subscriptions: this.subscriptions,
+      bounds: this.bounds,
       applyChange: (body, pathTopic, newId) => {
         try {
           const { id, durable } = this.applyChange(body, pathTopic, newId, true);
@@ -605,8 +626,33 @@ export class Hub {
       checkRoomForTopic: (topic) => {
         if (!this.topics.has(topic)) this.checkRoomForTopic(topic);
       },
+      shareTopics: (hooks) => {
+        this.sharedTopics = hooks;
+      },
+      forgetTopic: (topic) => {
+        const state = this.topics.get(topic);
+        if (!state) return 'absent';
+        // Open contexts follow the log, so every replica agrees on them; a subscriber here may have come after the cluster's check.
+        if (!state.empty || state.pinned) return 'kept';
+        this.dropTopic(state, `topic forgotten after ${this.bounds.idleTopicMs / 3_600_000} h without subscribers or open contexts on any instance`);
+        this.rearm();
+        return 'forgotten';
+      },
+      hasTopic: (topic) => this.topics.has(topic),
+      withdrawSubscription: (endpoint) => {
+        const sub = this.subscriptions.get(endpoint);
+        if (!sub) return;
+        this.forgetSubscription(sub);
+        const state = this.topics.get(sub.topic);
+        // The cluster refused the topic, so no other instance counts it: an empty one goes without a trace.
+        if (state?.empty && !state.pinned) {
+          this.idleTopics.remove(state);
+          this.topics.delete(state.topic);
+        }
+        this.rearm();
+      },
       addSubscription: (sub) => {
-        const state = this.topicState(sub.topic, false);
+        const state = this.topicState(sub.topic, false, { counted: true });
         this.subscriptions.set(sub.endpoint, sub);
         state.subscribers.add(sub);
         this.noteActivity(state);

@@ -1,9 +1,9 @@
 /** The hub's activity log: what happened, for consoles, inspectors and tests. */
 
-/** One log entry. `detail` holds the notification or a reason. */
+/** One log entry. `detail` holds the notification or a reason. `keep`: an idle topic was kept because it is still in use elsewhere (cluster mode). */
 export interface HubLogEntry {
   at: number;
-  type: 'subscribe' | 'connect' | 'close' | 'denied' | 'publish' | 'reject' | 'ack' | 'syncerror' | 'storage-error' | 'forget';
+  type: 'subscribe' | 'connect' | 'close' | 'denied' | 'publish' | 'reject' | 'ack' | 'syncerror' | 'storage-error' | 'forget' | 'keep';
   topic?: string;
   subscriber?: string;
   eventId?: string;

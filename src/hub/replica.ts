@@ -8,6 +8,7 @@ import { HubError, notFound, validateTopic, type Notification } from '../protoco
 import { checkChange, type Broadcast } from './context-change.js';
 import { randomToken } from './ids.js';
 import type { ChannelLabel } from './api-types.js';
+import type { HubBounds } from './bounds.js';
 import type { HubLogEntry } from './log.js';
 import type { Clock, CryptoSource } from './ports.js';
 import { parseEventList, type HubSubscription } from './subscriptions.js';
@@ -17,15 +18,42 @@ export interface ReplicaPort {
   readonly clock: Clock;
   readonly crypto: CryptoSource;
   readonly subscriptions: ReadonlyMap<string, HubSubscription>;
+  /** The bounds in force (the same flags on every instance). */
+  readonly bounds: Readonly<HubBounds>;
   /** The engine's own change path (check, apply, persist, fan out) with the ids given; returns the event id or throws its HubError. */
   applyChange(body: unknown, pathTopic: string | undefined, newId: () => string): string;
-  /** Throws the 503 of the topic bound when `topic` would be one topic too many here (checked before a change enters the log). */
+  /** Throws the 503 of the topic bound when `topic` would be one topic too many by this replica's count (cluster mode checks the cluster's count in Redis instead, see `shareTopics`). */
   checkRoomForTopic(topic: string): void;
+  /**
+   * Hands the topic bound and idle-topic forgetting to the cluster (HUB-CLUSTER-06): from now on
+   * the engine neither checks `maxTopics` itself nor forgets an idle topic on its own; it reports
+   * idle topics and ended subscriptions to `hooks`, and forgets a topic when `forgetTopic` says so.
+   */
+  shareTopics(hooks: SharedTopicHooks): void;
+  /** Applies a "forget topic" entry of the shared log; `kept` when the topic is still in use here. */
+  forgetTopic(topic: string): 'forgotten' | 'kept' | 'absent';
+  /** True when this replica holds the topic. */
+  hasTopic(topic: string): boolean;
+  /** Drops a subscription made here a moment ago that the cluster refused (topic bound), with its topic when that is empty. */
+  withdrawSubscription(endpoint: string): void;
   /** Adds a subscription built elsewhere, with its deadlines. */
   addSubscription(sub: HubSubscription): void;
   /** Fans a notification out to the topic's local subscribers. */
   broadcast(topic: string, b: Broadcast): void;
   emit(entry: HubLogEntry): void;
+}
+
+/** What the engine tells a cluster that bounds topics cluster-wide (see `ReplicaPort.shareTopics`). */
+export interface SharedTopicHooks {
+  /**
+   * A subscription is about to create `topic` here; throws the 503 of the topic bound when the
+   * cluster has no room for it. (Not asked for topics the log or an adopted subscription brings.)
+   */
+  admitTopic(topic: string): void;
+  /** A topic without subscribers or open contexts here has been idle for `idleTopicMs`; asked again after each further idle period until forgotten. */
+  topicIdle(topic: string): void;
+  /** A subscription ended here; `held` when its channel was opened on this instance (a copy that never connected here is not held). */
+  subscriptionEnded(endpoint: string, topic: string, held: boolean): void;
 }
 
 /** A change as it travels through the shared log: the request, and the ids its origin drew. */
@@ -77,13 +105,25 @@ export interface SharedSubscription {
   name: string;
   /** The channel it was made for, so inspect() labels it the same on every instance. */
   channel?: ChannelLabel;
+  /** When its issuer made it (ms, the issuer's clock): the connect deadline runs from here (HUB-BOUND-06). */
+  issuedAt?: number;
+  /** Whether a channel was ever opened for it, on any instance (the holder marks it in shared storage). */
+  connected?: boolean;
 }
 
 /** Describes a local subscription for shared storage. */
 export function shareSubscription(port: ReplicaPort, endpoint: string): SharedSubscription | undefined {
   const sub = port.subscriptions.get(endpoint);
   if (!sub) return undefined;
-  return { endpoint, topic: sub.topic, events: sub.eventsText, leaseSeconds: sub.leaseSeconds, autoRenew: sub.autoRenew, name: sub.name, channel: sub.channel };
+  return { endpoint, topic: sub.topic, events: sub.eventsText, leaseSeconds: sub.leaseSeconds, autoRenew: sub.autoRenew, name: sub.name, channel: sub.channel, issuedAt: sub.createdAt, connected: sub.confirmed };
+}
+
+/**
+ * True when a shared subscription can no longer be opened anywhere: it never connected and its
+ * connect deadline, counted from when it was issued, has passed (HUB-BOUND-06 cluster-wide).
+ */
+export function pastConnectDeadline(shared: SharedSubscription, now: number, connectTimeoutMs: number): boolean {
+  return shared.connected !== true && shared.issuedAt !== undefined && shared.issuedAt + connectTimeoutMs <= now;
 }
 
 /** Takes over a subscription another instance issued, keeping its endpoint (HUB-CLUSTER-02). */
@@ -103,7 +143,8 @@ export function adoptSubscription(port: ReplicaPort, shared: SharedSubscription)
     autoRenew: shared.autoRenew,
     name: shared.name,
     channel: shared.channel ?? 'stu3',
-    createdAt: now,
+    // A copy that never connected anywhere keeps its issuer's connect deadline; one that did may be reopened here for its lease.
+    createdAt: shared.connected === true ? now : Math.min(now, shared.issuedAt ?? now),
   });
   port.emit({ at: now, type: 'subscribe', topic, subscriber: shared.name, detail: `${text} (issued by another instance)` });
 }

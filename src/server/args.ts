@@ -62,9 +62,10 @@ export const USAGE = `Usage: tabcast serve [options]
   --max-content-bytes N   shared content per open context, in bytes of JSON; an update
                           past it gets 413 (default 4194304)
   --max-topics N          topics the hub holds; a request that would create one more
-                          gets 503 (default 10000)
+                          gets 503 (default 10000); with --redis, over all instances
   --idle-topic-ms N       forget a topic with no subscriber and no open context after
-                          N ms without activity (default 86400000, 24 h)
+                          N ms without activity (default 86400000, 24 h); with --redis,
+                          only when no instance has a subscriber of it
   --connect-timeout-ms N  end a subscription whose WebSocket is not opened within N ms
                           of its 202 (default 60000)
   --allow-origin ORIGIN   allow cross-origin requests from ORIGIN (repeatable)

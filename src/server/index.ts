@@ -123,6 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     await cluster?.node.attach(hub);
     if (options.users) await hub.configureUsers(options.users);
+    // Topics this replica holds already (users file, loaded records) count in the cluster's bound.
+    await cluster?.node.registerTopics();
     return hub;
   };
   // In cluster mode one instance starts at a time, so a users file's topics are drawn once (HUB-CLUSTER-01).
@@ -215,7 +217,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         bufferBudgetBytes: options.socketBufferBudgetBytes,
         onAccepted: (url) => {
           const id = endpointIdFromUrl(location, url);
-          if (id !== undefined) unconnected.settled(id);
+          if (id !== undefined) {
+            unconnected.settled(id);
+            cluster?.node.markConnected(id);
+          }
         },
       });
       resolve();
