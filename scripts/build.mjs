@@ -77,6 +77,10 @@ await build({
             // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: one
             // on-demand chunk with a stable name, loaded with either.
             { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+            // The context-change parser and zod (the engine's one zod user at start): fetched right after
+            // start, not before it (src/hub/change-parser.ts). The record validation of tabcast-restore.js
+            // imports zod from it.
+            { name: 'change', test: (id) => /[\\/]node_modules[\\/]zod[\\/]|[\\/]src[\\/]protocol[\\/](change-request|json-value)\.ts$/.test(id) },
           ],
         },
       },

@@ -1,6 +1,6 @@
-/** Parsing context-change request bodies (src/protocol/messages.ts). */
+/** Parsing context-change request bodies (src/protocol/change-request.ts). */
 import { describe, expect, it } from 'vitest';
-import { describeIssues, parseContextChangeRequest } from '../../../src/protocol/messages.js';
+import { describeIssues, parseContextChangeRequest } from '../../../src/protocol/change-request.js';
 import { isHubError } from '../../../src/protocol/outcome.js';
 
 const event = { 'hub.topic': 'T1', 'hub.event': 'Patient-open', context: [] };
