@@ -40,11 +40,14 @@ const refusal = (message: string) => ({ type: 'HANDLER', name: 'throw', value: {
  */
 export function answerControl(link: Link, api: Readonly<Record<string, (...args: never[]) => unknown>>, methods: ReadonlySet<string> = new Set(Object.keys(api))): void {
   const reply = (id: unknown, message: object) => {
-    try {
-      link.postMessage({ ...message, id });
-    } catch {
-      // A value the link cannot clone: the caller still gets an answer, as from Comlink.
-      link.postMessage({ ...thrown(new TypeError('Unserializable return value')), id });
+    // A value the link cannot clone: the caller still gets an answer, as from Comlink.
+    for (const answer of [message, thrown(new TypeError('Unserializable return value'))]) {
+      try {
+        link.postMessage({ ...answer, id });
+        return;
+      } catch {
+        // try the next answer
+      }
     }
   };
   link.addEventListener('message', (event) => {
@@ -53,7 +56,7 @@ export function answerControl(link: Link, api: Readonly<Record<string, (...args:
     if (problem !== undefined) {
       const id = (data as { id?: unknown } | null)?.id;
       // In Comlink's own reply format, so a Comlink caller's promise rejects with the reason.
-      if (typeof id === 'string') link.postMessage({ ...refusal(problem), id });
+      if (typeof id === 'string') reply(id, refusal(problem));
       return;
     }
     const call = data as { id?: unknown; path: [string]; argumentList: { value: unknown }[] };
