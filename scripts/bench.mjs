@@ -29,7 +29,7 @@ import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
 import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
-import { measureWeight } from '../bench/lib/weight.mjs';
+import { measureWeight, weightText } from '../bench/lib/weight.mjs';
 import { unconnectedPass, unconnectedText } from '../bench/lib/unconnected.mjs';
 import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
@@ -42,7 +42,6 @@ if (argv[0] === 'cluster') {
 }
 // `npm run bench -- weight`: only the weight of the built dist/ (run `npm run build` first), no browser.
 if (argv[0] === 'weight') {
-  const { measureWeight, weightText } = await import('../bench/lib/weight.mjs');
   console.log(weightText(measureWeight(fileURLToPath(new URL('../dist', import.meta.url)))));
   process.exit(0);
 }
