@@ -349,8 +349,9 @@ export class Hub {
   // ---- request context change -----------------------------------------------------------
 
   /**
-   * Request context change (fhircast-spec.md §5). Validates, applies and broadcasts synchronously;
-   * resolves with 202 once the change is durable. Rejects with a HubError (400/404/409/413/503).
+   * Request context change (fhircast-spec.md §5). Validates, applies and broadcasts synchronously
+   * (once the change parser is there: `HubOptions.changeParser`); resolves with 202 once the change is
+   * durable. Rejects with a HubError (400/404/409/413/503).
    */
   publish(body: unknown, options: { pathTopic?: string } = {}): Promise<PublishResult> {
     if (this.changesWaiting > 0 || !changeParserReady()) return this.publishAfterParser(body, options);
