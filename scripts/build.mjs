@@ -83,7 +83,7 @@ await build({
             // The context-change parser and zod (the engine's one zod user at start): fetched right after
             // start, not before it (src/hub/change-parser.ts). The record validation of tabcast-restore.js
             // imports zod from it.
-            { name: 'change', test: (id) => /[\\/]node_modules[\\/]zod[\\/]|[\\/]src[\\/]protocol[\\/](change-request|json-value)\.ts$/.test(id) },
+            { name: 'change', test: (id) => /[\\/]node_modules[\\/]zod[\\/]|[\\/]src[\\/]protocol[\\/](change-request|plain-json)\.ts$/.test(id) },
           ],
         },
       },

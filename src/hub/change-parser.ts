@@ -7,7 +7,7 @@
  * The loaded parser is kept per module, not per engine: the import is cached by the platform
  * anyway, and the cluster's `prepareChange` (src/hub/replica.ts) checks changes without an engine.
  */
-import { HubError } from '../protocol/outcome.js';
+import { HubError, badRequest } from '../protocol/outcome.js';
 import type { ContextChangeRequest } from '../protocol/messages.js';
 
 type Parse = (body: unknown) => ContextChangeRequest;
@@ -23,7 +23,7 @@ let loading: Promise<void> | undefined;
 export function loadChangeParser(): Promise<void> {
   loading ??= import('../protocol/change-request.js').then(
     (module) => {
-      parse = module.parseContextChangeRequest;
+      parse = (body) => module.parseContextChangeRequest(body, badRequest);
     },
     (error: unknown) => {
       loading = undefined;

@@ -3,7 +3,7 @@
  * Inputs are method calls; outputs go to injected channels and storage. Deadlines (acks, leases,
  * heartbeats) are reported through `onWake` and run when the door calls `tick()`.
  */
-import { CATALOG_EVENT_NAMES, HubError, badRequest, isHubError, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
+import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, type GetContextResponse, type Notification, type SubscriptionRequest, type WellKnownConfiguration } from '../protocol/index.js';
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
 import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';
@@ -368,7 +368,7 @@ export class Hub {
       },
       (error: unknown) => {
         this.changesWaiting--;
-        if (isHubError(error)) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
+        if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
         throw error;
       },
     );
@@ -379,9 +379,7 @@ export class Hub {
     try {
       result = this.applyChange(body, options.pathTopic);
     } catch (error) {
-      // isHubError: the parser's 400s come from the tabcast-change.js chunk, whose HubError is another
-      // copy of the class when the worker was started from a URL with a query (worker-query.spec.ts).
-      if (isHubError(error)) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
+      if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
       return Promise.reject(error);
     } finally {
       this.rearm();

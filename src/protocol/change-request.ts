@@ -4,9 +4,16 @@
  * most of its weight, and the browser worker starts without it (dist/tabcast-change.js).
  */
 import * as z from 'zod/mini';
-import { badRequest } from './outcome.js';
-import { assertPlainJson } from './json-value.js';
 import type { ContextChangeRequest, ContextEntry } from './messages.js';
+import type { IssueCode } from './outcome.js';
+import { plainJsonProblem } from './plain-json.js';
+
+/**
+ * How the parser refuses a body: the engine passes `badRequest` (./outcome.ts). This module imports
+ * nothing of the engine at run time, so the worker's chunk of it (tabcast-change.js) does not import
+ * the worker's entry module, which a worker started from a URL with a query would evaluate again.
+ */
+export type Refuse = (diagnostics: string, code: IssueCode) => Error;
 
 const nonEmpty = z.string().check(z.minLength(1));
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
@@ -60,12 +67,13 @@ export function describeIssues(issues: readonly { path: PropertyKey[]; code: str
   return `${what}: ${parts.join('; ')}`;
 }
 
-/** Parses a request context change body, or throws a 400 naming the field (HUB-CHANGE-08). */
-export function parseContextChangeRequest(body: unknown): ContextChangeRequest {
+/** Parses a request context change body, or throws `refuse`'s 400 naming the field (HUB-CHANGE-08). */
+export function parseContextChangeRequest(body: unknown, refuse: Refuse): ContextChangeRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badRequest('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
+    throw refuse('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
   }
-  assertPlainJson(body, 'context change request');
+  const problem = plainJsonProblem(body, 'context change request');
+  if (problem) throw refuse(problem.diagnostics, problem.code);
   const r = ContextChangeRequestSchema.safeParse(body);
   if (!r.success) {
     // Name the event when the body names one (HUB-CHANGE-13).
@@ -73,8 +81,8 @@ export function parseContextChangeRequest(body: unknown): ContextChangeRequest {
     const named = typeof event === 'object' && event !== null ? (event as Record<string, unknown>)['hub.event'] : undefined;
     const what = typeof named === 'string' && named.trim() !== '' ? `${named.trim()} request` : 'context change request';
     const timestampIssue = r.error.issues.find((i) => i.path[0] === 'timestamp');
-    if (timestampIssue) throw badRequest(`${what}: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z`, 'value');
-    throw badRequest(describeIssues(r.error.issues, what), 'required');
+    if (timestampIssue) throw refuse(`${what}: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z`, 'value');
+    throw refuse(describeIssues(r.error.issues, what), 'required');
   }
   return r.data;
 }

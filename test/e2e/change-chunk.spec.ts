@@ -2,8 +2,9 @@
  * The worker's context-change parser is its own chunk, dist/tabcast-change.js (issue 17 item 3): the
  * worker fetches it right after start and answers its pages meanwhile. A change that comes first waits
  * for it; if it cannot load, the change gets a 503 OperationOutcome naming the file, nothing is applied,
- * and a later change loads it again. Unique worker URLs (with a query) also cover the chunk's second
- * copy of the worker module (worker-query.spec.ts): its 400s must still be HubErrors with an outcome.
+ * and a later change loads it again. The chunk imports nothing of the worker's entry module, which a
+ * worker started from a URL with a query (these unique URLs) would otherwise evaluate a second time,
+ * with a second HubError class (worker-query.spec.ts): its 400s are the hub's own, in the activity log.
  */
 import { expect, test } from '@playwright/test';
 import { openApp, patientOpen, uniqueWorkerUrl } from './support.js';
