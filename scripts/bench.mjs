@@ -10,12 +10,13 @@
 //   --lib DIR          measure another checkout's dist/ and bin/ (e.g. a patched copy); implies no --build
 //   --out NAME         write bench/results/NAME.{json,md,svg} instead of latest.*
 //   --rerender         rebuild the report from bench/results/<out>.json without measuring
+// `npm run bench -- weight` prints only the weight of the built dist/ (bench/lib/weight.mjs);
+// `npm run bench -- cluster` runs the cluster section on its own.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { startBenchServer } from '../bench/server.mjs';
 import { browserRun, coldStarts, launch } from '../bench/lib/browser.mjs';
 import { bridgeRun } from '../bench/lib/bridge-pass.mjs';
@@ -28,7 +29,7 @@ import { perRun, summaryRows, summaryText } from '../bench/lib/report.mjs';
 import { renderMarkdown } from '../bench/lib/markdown.mjs';
 import { latencyCdfSvg } from '../bench/lib/svg.mjs';
 import { watchMachineLoad } from '../bench/lib/machine-load.mjs';
-import { bytesBySource, marginalGzip } from '../bench/lib/profile.mjs';
+import { measureWeight, weightText } from '../bench/lib/weight.mjs';
 import { unconnectedPass, unconnectedText } from '../bench/lib/unconnected.mjs';
 import { DAY_POINTS, dayMarkdown, dayPass, daySection } from '../bench/lib/day.mjs';
 
@@ -37,6 +38,11 @@ const argv = process.argv.slice(2);
 // `npm run bench -- cluster`: the cluster-mode section (issue 15), on its own (bench/cluster.mjs).
 if (argv[0] === 'cluster') {
   await import('../bench/cluster.mjs');
+  process.exit(0);
+}
+// `npm run bench -- weight`: only the weight of the built dist/ (run `npm run build` first), no browser.
+if (argv[0] === 'weight') {
+  console.log(weightText(measureWeight(fileURLToPath(new URL('../dist', import.meta.url)))));
   process.exit(0);
 }
 const flag = (name) => argv.includes(name);
@@ -140,49 +146,6 @@ const meta = {
   config: CONFIG,
 };
 
-// ---- weight ---------------------------------------------------------------------------------
-
-/** The files a script loads before it runs: itself and its static `import … from "./x.js"`, transitively. */
-function firstLoad(file, seen = new Set()) {
-  if (seen.has(file) || !existsSync(dist(file))) return seen;
-  seen.add(file);
-  const code = readFileSync(dist(file), 'utf8');
-  for (const m of code.matchAll(/(?:from|import)\s*["']\.\/([\w.-]+\.js)["']/g)) firstLoad(m[1], seen);
-  return seen;
-}
-
-const gzText = (text) => gzipSync(Buffer.from(text), { level: 9 }).length;
-const gzFile = (file) => gzipSync(readFileSync(dist(file)), { level: 9 }).length;
-
-/** The largest source modules of a script's first load: minified bytes and what gzip saves without them. */
-function weightBySource(files) {
-  const rows = [];
-  for (const f of files) {
-    for (const { name, bytes } of bytesBySource(dist(f), dist(`${f}.map`))) {
-      if (name === '(unmapped)') continue;
-      rows.push({ file: f, name, bytes });
-    }
-  }
-  rows.sort((a, b) => b.bytes - a.bytes);
-  return rows.slice(0, 12).map((r) => ({ ...r, gzipMarginal: marginalGzip(dist(r.file), dist(`${r.file}.map`), [r.name], gzText) }));
-}
-
-function weight() {
-  return [
-    ['tabcast.iife.js', 8 * 1024],
-    ['tabcast-worker.js', 25 * 1024],
-    ['tabcast.js', undefined],
-    ['tabcast-bridge.js', undefined],
-  ].map(([file, budget]) => {
-    if (!existsSync(dist(file))) return { file, exists: false, budget };
-    const files = [...firstLoad(file)];
-    const bytes = files.reduce((n, f) => n + readFileSync(dist(f)).length, 0);
-    const w = { file: files.join(' + '), exists: true, bytes, gzip: files.reduce((n, f) => n + gzFile(f), 0), budget, parts: files.map((f) => ({ file: f, gzip: gzFile(f) })) };
-    if (budget) w.bySource = weightBySource(files);
-    return w;
-  }).filter((w) => w.budget !== undefined || w.exists);
-}
-
 // ---- the passes -----------------------------------------------------------------------------
 
 const server = await startBenchServer({ distDir });
@@ -232,7 +195,7 @@ try {
   await server.close();
   await serve?.close();
 }
-extra.weight = weight();
+extra.weight = measureWeight(distDir);
 rmSync(distDir, { recursive: true, force: true });
 extra.burstCount = CONFIG.burst.count;
 

@@ -33,11 +33,14 @@ async function browserLib(entry, fileName, format, name) {
 await browserLib('src/client/index.ts', 'tabcast.js', 'es');
 await browserLib('src/client/script-tag.ts', 'tabcast.iife.js', 'iife', 'Tabcast');
 // The worker is an app build (full minification) that keeps its exports for leader-tab pages. Its
-// first load is tabcast-worker.js alone; the STU3 surface of hub.fetch/hub.WebSocket (tabcast-wire.js),
-// the bridge (tabcast-bridge.js), GetTopic's identity code (tabcast-identity.js), the validation and
+// first load is tabcast-worker.js alone. The context-change parser with zod (tabcast-change.js) is
+// fetched right after start, while the hub already answers (a change that comes first waits for it,
+// src/hub/change-parser.ts); the STU3 surface of hub.fetch/hub.WebSocket (tabcast-wire.js), the
+// bridge (tabcast-bridge.js), GetTopic's identity code (tabcast-identity.js), the validation and
 // restore of stored records (tabcast-restore.js, only when IndexedDB holds records) and the sealing of
 // leader-tab links (tabcast-seal.js, on the first leader-tab client) load on first use
-// and import what they share with the worker from tabcast-worker.js.
+// and import what they share with the worker from tabcast-worker.js. The host answers the pages'
+// Comlink calls itself (src/host/control-guard.ts), so Comlink is not in the worker at all.
 await build({
   ...common,
   build: {
@@ -77,13 +80,17 @@ await build({
             // The STOMP frame codec, shared by the wire's STOMP door and the bridge's stomp dialect: one
             // on-demand chunk with a stable name, loaded with either.
             { name: 'stomp', test: (id) => /[\\/]src[\\/]stomp[\\/](frame|parser)\.ts$/.test(id) },
+            // The context-change parser and zod (the engine's one zod user at start): fetched right after
+            // start, not before it (src/hub/change-parser.ts). The record validation of tabcast-restore.js
+            // imports zod from it.
+            { name: 'change', test: (id) => /[\\/]node_modules[\\/]zod[\\/]|[\\/]src[\\/]protocol[\\/](change-request|plain-json)\.ts$/.test(id) },
           ],
         },
       },
     },
   },
 });
-console.log('built dist/tabcast-worker.js (on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-stomp.js, tabcast-restore.js, tabcast-seal.js)');
+console.log('built dist/tabcast-worker.js (right after start: tabcast-change.js; on demand: tabcast-wire.js, tabcast-bridge.js, tabcast-identity.js, tabcast-stomp.js, tabcast-restore.js, tabcast-seal.js)');
 
 await build({
   ...common,

@@ -63,6 +63,9 @@ async function startEngine(): Promise<Hub> {
     bounds: WORKER_BOUNDS,
     // A malformed stored record is left out and listed in inspect().storage (HUB-SEC-15): the hub starts.
     malformedRecords: 'drop',
+    // The hub answers its pages without waiting for zod (dist/tabcast-change.js, fetched at once):
+    // a change that comes first waits for it.
+    changeParser: 'background',
     onWake: timers.onWake,
     scheduleWrite: (startBatch) => setTimeout(startBatch, GROUP_COMMIT_MS),
     onStorageError: (error) => console.error('tabcast: the hub could not store its state', error),

@@ -176,7 +176,7 @@ export function renderMarkdown({ meta, summary, runs, extra, raw }, { analysis }
   if (extra.weight?.length) {
     L.push('## Weight');
     L.push('');
-    L.push('Each file gzipped on its own (level 9), as a browser fetches it; a script counts with the chunks it imports statically (its first load). The bridge chunk is loaded only when a page calls `hub.bridge()`.');
+    L.push('Each file gzipped on its own (level 9), as a browser fetches it; a script counts with the chunks it imports statically (its first load). The worker\'s other chunks load with `import()`: `tabcast-change.js` (the context-change parser and zod) right after start, while the hub already answers (a change that comes first waits for it); `tabcast-wire.js` on the first `hub.fetch`/`hub.WebSocket`, `tabcast-bridge.js` on the first `hub.bridge()`, `tabcast-stomp.js` with either, `tabcast-identity.js` for GetTopic, `tabcast-restore.js` when IndexedDB holds records, `tabcast-seal.js` on the first leader-tab client.');
     L.push('');
     L.push('| file | bytes | gzip -9 | budget | within |');
     L.push('| --- | --- | --- | --- | --- |');

@@ -4,13 +4,12 @@
  * subscriptions are unsubscribed), abnormally (its tab's lock was freed: a 1006 close, so the
  * others get a SyncError), or because the host retires.
  */
-import { expose, type Endpoint } from 'comlink';
 import type { Hub } from '../hub/index.js';
 import { badRequest, conflict, forbidden, HubError } from '../protocol/outcome.js';
 import { endpointUrl, hubLocation, type HubLocation } from '../wire/endpoints.js';
 import * as check from './arguments.js';
 import type { BridgeHost } from './bridges.js';
-import { guardControl } from './control-guard.js';
+import { answerControl } from './control-guard.js';
 import type { LazyWires } from './lazy-wires.js';
 import { watchLock, type LockManagerLike } from '../link/locks.js';
 import { MAX_BATCH, TaskBatcher } from '../link/batching.js';
@@ -80,7 +79,7 @@ export class ClientSession {
       hub: host.hub,
       post: (message) => this.post(message),
     });
-    expose(Object.freeze(this.api()), guardControl(control, METHODS) as unknown as Endpoint);
+    answerControl(control, Object.freeze(this.api()), METHODS);
     this.unwatchedTimer = setTimeout(() => this.end('dead'), WATCH_DEADLINE_MS);
   }
 

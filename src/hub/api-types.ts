@@ -34,6 +34,12 @@ export interface HubOptions {
    * naming the keys (tabcast serve, HUB-PERSIST-06).
    */
   malformedRecords?: 'drop' | 'refuse';
+  /**
+   * When `Hub.create` resolves with respect to the context-change parser (zod, src/hub/change-parser.ts):
+   * `await` (default) once it has loaded; `background` without waiting for it (the browser worker, whose
+   * first load leaves it out): a change that comes before it waits for it, and later changes queue behind.
+   */
+  changeParser?: 'await' | 'background';
 }
 
 /** The answer to an accepted context change. */

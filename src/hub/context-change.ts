@@ -9,7 +9,6 @@ import {
   notFound,
   notificationSpelling,
   tooLarge,
-  parseContextChangeRequest,
   resolveEventName,
   validateContext,
   validateTopic,
@@ -18,6 +17,7 @@ import {
   type Notification,
   type ResourceIdentity,
 } from '../protocol/index.js';
+import { parseChange } from './change-parser.js';
 import { readContentChanges } from './content-sharing.js';
 import type { BroadcastOptions } from './delivery.js';
 import type { DerivedOpen, OpenContext, RecordChanges, TopicState } from './topic-state.js';
@@ -33,10 +33,11 @@ export interface CheckedChange {
 
 /**
  * Checks a context change against the catalog: topic, event name, required keys, cardinality and
- * resource types. Throws HubError 400 naming the problem; changes nothing.
+ * resource types. Throws HubError 400 naming the problem; changes nothing. The change parser must
+ * have loaded (`loadChangeParser`, which `Hub.create` starts).
  */
 export function checkChange(body: unknown, pathTopic: string | undefined, now: number): CheckedChange {
-  const request = parseContextChangeRequest(body);
+  const request = parseChange(body);
   const event = request.event;
   const rawName = event['hub.event'];
   const bodyTopic = event['hub.topic'];

@@ -7,6 +7,7 @@ import { CATALOG_EVENT_NAMES, HubError, badRequest, notFound, validateTopic, typ
 import type { ConnectionHandle, HubOptions, HubSnapshot, PublishResult, SubscribeInput, SubscribeResult } from './api-types.js';
 import { readAnswer } from './answers.js';
 import { atCapacity, resolveBounds, type HubBounds } from './bounds.js';
+import { changeParserReady, loadChangeParser } from './change-parser.js';
 import { applyEvent, checkChange, describeRequest, type Broadcast, type ChangeOutcome } from './context-change.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { heartbeatFrame, nextDeadlineOf, overdueAnswer, shiftDeadlines } from './deadlines.js';
@@ -68,6 +69,8 @@ export class Hub {
   private lastSeenNow: number;
   private armedAt: number | undefined;
   private unnamedCount = 0;
+  /** Changes waiting for the context-change parser to load (`changeParser: 'background'`). */
+  private changesWaiting = 0;
 
   private constructor(options: HubOptions, restored: RestoredState) {
     this.clock = options.clock;
@@ -102,7 +105,10 @@ export class Hub {
    * `inspect().storage.malformed`, or, with `malformedRecords: 'refuse'`, stop the start.
    */
   static async create(options: HubOptions): Promise<Hub> {
-    const stored = await options.storage.loadAll();
+    // The parser loads while the store is read; in the background a failed load is told to each change.
+    const parser = loadChangeParser();
+    if (options.changeParser === 'background') parser.catch(() => undefined);
+    const stored = (await Promise.all([options.storage.loadAll(), options.changeParser === 'background' ? undefined : parser]))[0];
     if (stored.size === 0) return new Hub(options, { topics: new Map(), malformed: [] });
     // Validation and restore load only for a store that holds records: a new hub starts without them.
     const { restoreState, malformedMessage } = await import('./restore.js');
@@ -348,10 +354,32 @@ export class Hub {
   // ---- request context change -----------------------------------------------------------
 
   /**
-   * Request context change (fhircast-spec.md §5). Validates, applies and broadcasts synchronously;
-   * resolves with 202 once the change is durable. Rejects with a HubError (400/404/409/413/503).
+   * Request context change (fhircast-spec.md §5). Validates, applies and broadcasts synchronously
+   * (once the change parser is there: `HubOptions.changeParser`); resolves with 202 once the change is
+   * durable. Rejects with a HubError (400/404/409/413/503).
    */
   publish(body: unknown, options: { pathTopic?: string } = {}): Promise<PublishResult> {
+    if (this.changesWaiting > 0 || !changeParserReady()) return this.publishAfterParser(body, options);
+    return this.publishNow(body, options);
+  }
+
+  /** A change that comes before the parser has loaded waits for it; changes after it queue behind, in order. */
+  private publishAfterParser(body: unknown, options: { pathTopic?: string }): Promise<PublishResult> {
+    this.changesWaiting++;
+    return loadChangeParser().then(
+      () => {
+        this.changesWaiting--;
+        return this.publishNow(body, options);
+      },
+      (error: unknown) => {
+        this.changesWaiting--;
+        if (error instanceof HubError) this.log.emit({ at: this.clock.now(), type: 'reject', status: error.status, detail: error.message, ...describeRequest(body, options.pathTopic) });
+        throw error;
+      },
+    );
+  }
+
+  private publishNow(body: unknown, options: { pathTopic?: string }): Promise<PublishResult> {
     let result: { id: string; durable: Promise<void> | undefined };
     try {
       result = this.applyChange(body, options.pathTopic);

@@ -1,7 +1,7 @@
 export * from './outcome.js';
 export * from './catalog.js';
 export * from './event-names.js';
-export * from './messages.js';
+export type * from './messages.js';
 export * from './subscription-request.js';
 export * from './topic.js';
 export * from './context-rules.js';

@@ -1,56 +1,23 @@
 /**
- * The FHIRcast wire vocabulary as zod schemas (zod/mini keeps the worker bundle small), with the
- * types inferred from them. Names follow the spec: `hub.topic`, `hub.events`, `context.versionId`.
+ * The FHIRcast wire vocabulary as types. Names follow the spec: `hub.topic`, `hub.events`,
+ * `context.versionId`. The zod schemas these types are inferred from, and the parsing of a request
+ * context change, live in ./change-request.ts: the engine loads that module (and zod with it) apart
+ * from its first load (src/hub/change-parser.ts), so nothing here may import it at run time.
  */
-import * as z from 'zod/mini';
-import { badRequest } from './outcome.js';
-import { assertPlainJson } from './json-value.js';
-
-const nonEmpty = z.string().check(z.minLength(1));
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
-
-/** True for an ISO 8601 date-time whose fields name a real instant (no month 13, no February 30). */
-function isIsoDateTime(text: string): boolean {
-  const m = ISO_8601.exec(text);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second <= 60 && offH <= 23 && offM <= 59;
-}
+import type * as z from 'zod/mini';
+import type { ContextChangeRequestSchema, ContextEntrySchema, EventPayloadSchema, ResourceSchema } from './change-request.js';
 
 /** A FHIR resource as relayed: only `resourceType` is required by the hub. */
-export const ResourceSchema = z.looseObject({ resourceType: nonEmpty, id: z.optional(z.string()) });
 export type Resource = z.infer<typeof ResourceSchema>;
 
-/**
- * One entry of an event's `context` array: a `key` plus one value member named after its datatype.
- * It types entries only: the hub checks entries itself (./context-rules.ts), with reasons that
- * name the event, so no request schema parses them with this one.
- */
-export const ContextEntrySchema = z.looseObject({
-  key: z.string(),
-  resource: z.optional(ResourceSchema),
-  reference: z.optional(z.looseObject({ reference: z.optional(z.string()) })),
-});
+/** One entry of an event's `context` array: a `key` plus one value member named after its datatype. */
 export type ContextEntry = z.infer<typeof ContextEntrySchema>;
 
-/** The `event` object of a request; its context entries are typed here and checked by ./context-rules.ts. */
-export const EventPayloadSchema = z.looseObject({
-  'hub.topic': z.optional(z.string()),
-  'hub.event': nonEmpty,
-  context: z.array(z.custom<ContextEntry>()),
-  'context.versionId': z.optional(z.string()),
-  'context.priorVersionId': z.optional(z.string()),
-});
 /** The `event` object of a notification or request (`hub.topic` is filled in before anyone relays it). */
 export type EventPayload = z.infer<typeof EventPayloadSchema> & { 'hub.topic': string };
 
-/** A request context change body (fhircast-spec.md §5.1). `timestamp` may be absent (set on receipt). */
-export const ContextChangeRequestSchema = z.looseObject({
-  timestamp: z.optional(z.string().check(z.refine(isIsoDateTime))),
-  id: nonEmpty,
-  event: EventPayloadSchema,
-});
+/** A context change request as parsed; `hub.topic` may still be missing (the hub checks it against the URL). */
+export type ContextChangeRequest = z.infer<typeof ContextChangeRequestSchema>;
 
 /** A notification frame as the hub sends it (HUB-NOTIFY-01). */
 export interface Notification {
@@ -93,36 +60,4 @@ export interface WellKnownConfiguration {
   fhirVersion: string;
   getCurrentSupport: boolean;
   capabilities: { supportsGetCurrentContext: boolean; supportsNonCurrentContextUpdates: boolean };
-}
-
-/** Turns a zod failure into a 400 that names the offending field. */
-export function describeIssues(issues: readonly { path: PropertyKey[]; code: string; message: string }[], what: string): string {
-  const parts = issues.slice(0, 3).map((i) => {
-    const field = i.path.map(String).join('.') || '(body)';
-    const why = i.code === 'invalid_type' ? 'is missing or has the wrong type' : i.code === 'invalid_format' ? 'has the wrong format' : i.code === 'too_small' ? 'is empty' : i.message;
-    return `${field} ${why}`;
-  });
-  return `${what}: ${parts.join('; ')}`;
-}
-
-/** A context change request as parsed; `hub.topic` may still be missing (the hub checks it against the URL). */
-export type ContextChangeRequest = z.infer<typeof ContextChangeRequestSchema>;
-
-/** Parses a request context change body, or throws a 400 naming the field (HUB-CHANGE-08). */
-export function parseContextChangeRequest(body: unknown): ContextChangeRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badRequest('context change request: the body must be a JSON object with timestamp, id and event', 'structure');
-  }
-  assertPlainJson(body, 'context change request');
-  const r = ContextChangeRequestSchema.safeParse(body);
-  if (!r.success) {
-    // Name the event when the body names one (HUB-CHANGE-13).
-    const event = (body as { event?: unknown }).event;
-    const named = typeof event === 'object' && event !== null ? (event as Record<string, unknown>)['hub.event'] : undefined;
-    const what = typeof named === 'string' && named.trim() !== '' ? `${named.trim()} request` : 'context change request';
-    const timestampIssue = r.error.issues.find((i) => i.path[0] === 'timestamp');
-    if (timestampIssue) throw badRequest(`${what}: timestamp must be an ISO 8601 date-time such as 2025-03-02T09:15:00Z`, 'value');
-    throw badRequest(describeIssues(r.error.issues, what), 'required');
-  }
-  return r.data;
 }

@@ -2,8 +2,9 @@
  * src/hub/context-change.ts: what an accepted event changes and sends, as data (issue 18 item 1),
  * and the spots where one-line mutations went unnoticed before.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../../src/adapters/memory-storage.js';
+import { loadChangeParser } from '../../../src/hub/change-parser.js';
 import { applyEvent, checkChange } from '../../../src/hub/context-change.js';
 import { contextKey, topicKey } from '../../../src/hub/records.js';
 import { TopicState } from '../../../src/hub/topic-state.js';
@@ -12,6 +13,9 @@ import { makeHub } from '../support/harness.js';
 
 const ENV = { newId: (() => { let n = 0; return () => `id-${++n}`; })(), maxOpenContexts: 100, maxContentBytes: 4 * 1024 * 1024 };
 const NOW = Date.parse('2026-01-01T00:00:00Z');
+
+// checkChange runs without an engine here: load the parser Hub.create would load.
+beforeAll(() => loadChangeParser());
 
 describe('context-change: outputs as data (issue 18)', () => {
   it('an accepted open returns the records it touched and the broadcast, and sends nothing itself; the checked change is not modified', () => {

@@ -1,13 +1,13 @@
-/** Parsing context-change request bodies (src/protocol/messages.ts). */
+/** Parsing context-change request bodies (src/protocol/change-request.ts). */
 import { describe, expect, it } from 'vitest';
-import { describeIssues, parseContextChangeRequest } from '../../../src/protocol/messages.js';
-import { isHubError } from '../../../src/protocol/outcome.js';
+import { describeIssues, parseContextChangeRequest } from '../../../src/protocol/change-request.js';
+import { badRequest, isHubError } from '../../../src/protocol/outcome.js';
 
 const event = { 'hub.topic': 'T1', 'hub.event': 'Patient-open', context: [] };
 
 function refusal(body: unknown): { status: number; code: string; text: string } {
   try {
-    parseContextChangeRequest(body);
+    parseContextChangeRequest(body, badRequest);
   } catch (error) {
     if (!isHubError(error)) throw error;
     const issue = error.outcome.issue![0]!;
@@ -19,7 +19,7 @@ function refusal(body: unknown): { status: number; code: string; text: string } 
 describe('parseContextChangeRequest', () => {
   it('HUB-CHANGE-08 accepts a body without timestamp, and keeps members it does not know', () => {
     const body = { id: 'e1', event: { ...event, extra: 1 }, note: 'x' };
-    expect(parseContextChangeRequest(body)).toEqual(body);
+    expect(parseContextChangeRequest(body, badRequest)).toEqual(body);
   });
 
   it.each([
@@ -30,7 +30,7 @@ describe('parseContextChangeRequest', () => {
     '2024-02-29T00:00:00Z',
     '2025-12-31T00:00:00+23:59',
   ])('HUB-CHANGE-08 accepts the ISO 8601 timestamp %s', (timestamp) => {
-    expect(parseContextChangeRequest({ timestamp, id: 'e1', event }).timestamp).toBe(timestamp);
+    expect(parseContextChangeRequest({ timestamp, id: 'e1', event }, badRequest).timestamp).toBe(timestamp);
   });
 
   it.each([
