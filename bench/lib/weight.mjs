@@ -8,7 +8,10 @@ import { bytesBySource, marginalGzip } from './profile.mjs';
 
 /** The budgets: the script-tag build and the worker's first load (bytes of gzip -9). */
 export const WEIGHT_BUDGETS = [
-  ['tabcast.iife.js', 8 * 1024],
+  // 8 KB until the drop-in (fetch/WebSocket routing), the same-site relay link and the leader tab's
+  // sealed link joined the one synchronous file (2026-12-05: 10.96 KB; without all three and Comlink
+  // it would still be 8.17 KB). The budget now guards against growth beyond those features.
+  ['tabcast.iife.js', 11 * 1024],
   ['tabcast-worker.js', 25 * 1024],
   ['tabcast.js', undefined],
   ['tabcast-bridge.js', undefined],
