@@ -20,6 +20,9 @@ import { socketDoor, type SocketDoor } from './sockets.js';
 import { WebsubDoor, type WebsubOptions } from '../websub/index.js';
 import { clusterDoor, type ClusterDoor } from './cluster-door.js';
 
+/** How long a cluster replica gathers changed records before one write to Redis (group commit). */
+const CLUSTER_WRITE_DELAY_MS = 25;
+
 /** How to run the server; everything has a default. */
 export interface ServerOptions {
   /** Interface to bind. Default 127.0.0.1 (HUB-SEC-07). */
@@ -116,6 +119,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A store this hub cannot read stops the start instead of serving a partial state (HUB-PERSIST-06, HUB-SEC-15).
       malformedRecords: 'refuse',
       onWake: driver.onWake,
+      // Cluster mode: the shared log already holds every change, and the records are only its snapshot
+      // for restarts; written at once, each replica's write of each change queued the next append behind it.
+      scheduleWrite: cluster ? (startBatch) => setTimeout(startBatch, CLUSTER_WRITE_DELAY_MS) : undefined,
       onStorageError: (error) => log(`tabcast: storage error: ${error instanceof Error ? error.message : String(error)}`),
     }).catch(async (error: unknown) => {
       await storage.close?.().catch(() => undefined);
