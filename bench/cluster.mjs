@@ -5,7 +5,10 @@
 //     the subscriber's socket;
 //   - fan-out: 300 subscribers spread over 3 instances, time until the last one has the event;
 //   - per-change cost on Redis with 1,000 open contexts on the topic, against 10 (flat means ≈ 1×).
-// Flags: --samples N (default 200), --fan-samples N (default 30). Prints a table; writes nothing.
+// Runs: --runs N (default 5) rounds, alternating which side goes first (cluster first in every other
+// round), so warm-up and drift hit both sides alike; each ratio is per round, reported as the median
+// of the rounds with their range.
+// Flags: --samples N (default 200), --fan-samples N (default 30), --runs N (default 5). Prints a table; writes nothing.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -20,6 +23,7 @@ const argv = process.argv.slice(2);
 const num = (name, fallback) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
 const SAMPLES = num('--samples', 200);
 const FAN_SAMPLES = num('--fan-samples', 30);
+const RUNS = num('--runs', 5);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 function freePort() {
@@ -156,17 +160,29 @@ const cluster = [];
 for (const id of ['a', 'b', 'c']) cluster.push(await startServe(root, [...quiet, '--redis', redis.url, '--instance-id', id]));
 const [a, b, c] = cluster.map((s) => s.hubUrl);
 try {
-  const rows = [];
-  const add = (what, base, clustered, unit = 'ms') => rows.push({ what, single: median(base), cluster: median(clustered), ratio: median(clustered) / median(base), p95s: p95(base), p95c: p95(clustered), unit });
-  add('publish → notify (publisher on another instance)', await publishToNotify(single.hubUrl, single.hubUrl, 'single'), await publishToNotify(a, b, 'cluster'));
-  add('fan-out to 300 subscribers (3 instances)', await fanOut([single.hubUrl], 'single'), await fanOut([a, b, c], 'cluster'));
-  const small = await perChange(a, 10, 'redis');
-  const large = await perChange(a, 1000, 'redis');
-  rows.push({ what: 'per-change cost on Redis: 1,000 vs 10 open contexts', single: median(small), cluster: median(large), ratio: median(large) / median(small), p95s: p95(small), p95c: p95(large), unit: 'ms' });
-  console.log(`\ncluster bench (${SAMPLES} samples, fan-out ${FAN_SAMPLES}; medians, p95 in brackets)\n`);
-  console.log('| what | baseline | cluster | ratio |');
+  /** Measures `first` and `second` in the order of the round: `second` goes first in every other round. */
+  const paired = async (round, first, second) => {
+    if (round % 2 === 0) return [await first(), await second()];
+    const later = await second();
+    return [await first(), later];
+  };
+  const WHAT = ['publish → notify (publisher on another instance)', 'fan-out to 300 subscribers (3 instances)', 'per-change cost on Redis: 1,000 vs 10 open contexts'];
+  const rounds = WHAT.map(() => []);
+  for (let round = 0; round < RUNS; round++) {
+    const measured = [
+      await paired(round, () => publishToNotify(single.hubUrl, single.hubUrl, `single${round}`), () => publishToNotify(a, b, `cluster${round}`)),
+      await paired(round, () => fanOut([single.hubUrl], `single${round}`), () => fanOut([a, b, c], `cluster${round}`)),
+      await paired(round, () => perChange(a, 10, `redis${round}`), () => perChange(a, 1000, `redis${round}`)),
+    ];
+    measured.forEach(([base, other], i) => rounds[i].push({ base: median(base), other: median(other), ratio: median(other) / median(base), p95b: p95(base), p95o: p95(other) }));
+    console.log(`round ${round + 1}/${RUNS}: ${rounds.map((r) => r.at(-1).ratio.toFixed(2) + '×').join(', ')}`);
+  }
+  const mid = (list, key) => median(list.map((r) => r[key]));
+  const range = (list) => `${Math.min(...list.map((r) => r.ratio)).toFixed(2)}–${Math.max(...list.map((r) => r.ratio)).toFixed(2)}`;
+  console.log(`\ncluster bench (${RUNS} rounds, alternating order; ${SAMPLES} samples, fan-out ${FAN_SAMPLES}; medians over rounds of each round's median, p95 in brackets)\n`);
+  console.log('| what | baseline | cluster | ratio: median of rounds (min–max) |');
   console.log('| --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.what} | ${r.single.toFixed(2)} (${r.p95s.toFixed(2)}) ms | ${r.cluster.toFixed(2)} (${r.p95c.toFixed(2)}) ms | ${r.ratio.toFixed(2)}× |`);
+  WHAT.forEach((what, i) => console.log(`| ${what} | ${mid(rounds[i], 'base').toFixed(2)} (${mid(rounds[i], 'p95b').toFixed(2)}) ms | ${mid(rounds[i], 'other').toFixed(2)} (${mid(rounds[i], 'p95o').toFixed(2)}) ms | ${mid(rounds[i], 'ratio').toFixed(2)}× (${range(rounds[i])}) |`));
   console.log('\nBaselines: one plain instance (no Redis) for the first two rows; 10 open contexts on the same clustered instance for the last.');
 } finally {
   await Promise.all([single, ...cluster].map((s) => s.close()));
