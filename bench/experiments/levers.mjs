@@ -11,10 +11,10 @@
 //             instead of a Comlink call (Proxy, UUID, FinalizationRegistry, a reply message)
 //   batch     the host posts what one task produced for a page (notifications, answers) as one
 //             array, up to 256 messages
-// Three more levers were measured and taken out again, as they did not pay: `bodytext` (the page
-// sends the request as JSON text, the host parses it once), `pagebatch` (the page batches its
-// publishes and acks per task too) and `laterwrite` (each IndexedDB batch starts 4 ms after its
-// first change). levers.mjs of commit 97c3056 builds all six (bench/analysis.md has the figures).
+// Three more levers were first measured under heavy load (2026-12-04) and taken out: `bodytext`,
+// `pagebatch` and `laterwrite`. Measured again on a quiet machine (2026-12-05, round 5 in
+// bench/analysis.md, builds made from commits rather than by this script) they paid, and are in the
+// sources now as page-host protocol 3 and the worker's group commit.
 // Switching a lever off is an exact text replacement in a copy of the sources; when a source no
 // longer has the text, this script stops and says which.
 import { spawnSync } from 'node:child_process';
