@@ -169,11 +169,16 @@ export class ClusterNode {
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
-    (hub as { getContext: unknown }).getContext = async (topic: string) => {
-      this.refuseWhenDiverged();
-      await this.caughtUp();
-      this.refuseWhenDiverged();
-      return readLocally(topic);
+    (hub as { getContext: unknown }).getContext = (topic: string) => {
+      const answer = (async () => {
+        this.refuseWhenDiverged();
+        await this.caughtUp();
+        this.refuseWhenDiverged();
+        return readLocally(topic);
+      })();
+      // The pull-context routes (src/wire/pull-context.ts) call it without awaiting: a refusal must not go unhandled.
+      answer.catch(() => undefined);
+      return answer;
     };
     this.reading = this.followLog();
     idle.start();

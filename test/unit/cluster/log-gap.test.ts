@@ -137,7 +137,12 @@ describe.skipIf(!findRedisServer())('HUB-CLUSTER-05 a replica behind the trimmed
       stopRequested: () => new Promise((resolve) => (stop = resolve)),
     };
     const exit = main(['serve', '--port', '0', '--heartbeat-ms', '0', '--redis', proxy.url, '--instance-id', 'c'], io);
-    started.push({ close: async () => (stop?.(), await exit) });
+    started.push({
+      close: async () => {
+        stop?.();
+        await exit;
+      },
+    });
     const c = await url;
     const topic = fresh('gap-cli');
     expect((await publish(a.server.url, patientOpen(topic, 'p0'))).status).toBe(202);
