@@ -26,7 +26,8 @@ const GAP_REASON = /^this instance missed (\d+) changes? of the shared log \(it 
 const started: Array<{ close(): Promise<unknown> }> = [];
 afterEach(async () => {
   await cleanup();
-  for (const s of started.splice(0).reverse()) await s.close();
+  // Last started, first stopped: instances before the proxy and Redis they use.
+  for (let s = started.pop(); s; s = started.pop()) await s.close();
 });
 
 async function redisServer(): Promise<{ server: RedisServer; client: Redis }> {
