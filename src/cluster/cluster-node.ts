@@ -14,6 +14,7 @@ import { RedisHealth, type HealthState } from './health.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LOG_START, parsePosition } from './log-position.js';
 import { LogReplica } from './log-replica.js';
+import { gapReason, type LogGap } from './log-sequence.js';
 import { RedisStorage } from './redis-storage.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import { IdleTopics } from './idle-topics.js';
@@ -66,6 +67,14 @@ export class ClusterNode {
   private closed = false;
   private reading: Promise<void> | undefined;
   private idle: IdleTopics | undefined;
+  private readonly log: (line: string) => void;
+  private declareDiverged: (reason: string) => void = () => undefined;
+  /**
+   * Resolves, with the reason, once this replica found that it missed changes of the shared log
+   * (it fell behind the trimmed log). It then serves no state: /healthz, changes, get-context and
+   * subscriptions answer 503. Nothing repairs it but a restart; `tabcast serve` exits.
+   */
+  readonly diverged = new Promise<string>((resolve) => (this.declareDiverged = resolve));
 
   private constructor(
     private readonly cmd: Redis,
@@ -76,6 +85,7 @@ export class ClusterNode {
     this.instanceId = options.instanceId ?? randomToken({ randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)), sha256: async () => new Uint8Array() }).slice(0, 12);
     this.keys = clusterKeys(options.prefix);
     const log = options.log ?? (() => undefined);
+    this.log = log;
     this.storage = new RedisStorage(cmd, this.keys, () => this.replica.position);
     this.health = new RedisHealth(cmd, this.keys, log, () => this.restoreAfterDataLoss());
     this.registry = new TopicRegistry(cmd, this.keys);
@@ -151,6 +161,7 @@ export class ClusterNode {
     // A Promise in cluster mode (an endpoint of another instance is looked up first); the wire awaits it.
     (hub as { handleSubscriptionRequest: unknown }).handleSubscriptionRequest = (req: SubscriptionRequest) => {
       if (req.topic === RESERVED_TOPIC) throw reservedTopic();
+      this.refuseWhenDiverged(); // its catch-up would be a state known to be wrong
       return shared.handle(req, subscribeLocally);
     };
     const inspectLocally = hub.inspect.bind(hub);
@@ -158,16 +169,25 @@ export class ClusterNode {
     const readLocally = hub.getContext.bind(hub);
     // get-context waits for this replica to reach the end of the log: a change whose 202 was
     // sent by any instance is seen here (HUB-CLUSTER-01). The wire awaits the answer.
-    (hub as { getContext: unknown }).getContext = async (topic: string) => {
-      await this.caughtUp();
-      return readLocally(topic);
+    (hub as { getContext: unknown }).getContext = (topic: string) => {
+      const answer = (async () => {
+        this.refuseWhenDiverged();
+        await this.caughtUp();
+        this.refuseWhenDiverged();
+        return readLocally(topic);
+      })();
+      // The pull-context routes (src/wire/pull-context.ts) call it without awaiting: a refusal must not go unhandled.
+      answer.catch(() => undefined);
+      return answer;
     };
     this.reading = this.followLog();
     idle.start();
   }
 
-  /** Health for /healthz (HUB-CLUSTER-05). */
+  /** Health for /healthz (HUB-CLUSTER-05): `down` while Redis is away, and for good once this replica missed changes. */
   healthState(): HealthState & { instance: string } {
+    const gap = this.replica.gap;
+    if (gap) return { instance: this.instanceId, redis: 'down', reason: gapReason(gap), epoch: this.health.state.epoch, missedChanges: gap.missed };
     return { instance: this.instanceId, ...this.health.state };
   }
 
@@ -209,6 +229,7 @@ export class ClusterNode {
     const port = this.port!;
     const { topic, change } = prepareChange(body, pathTopic, port.clock.now(), port.crypto);
     if (topic === RESERVED_TOPIC) throw reservedTopic();
+    this.refuseWhenDiverged();
     const token = `${this.instanceId}.${++this.counter}`;
     const answered = new Promise<PublishResult>((resolve, reject) => this.waiters.set(token, { topic, resolve, reject }));
     answered.catch(() => undefined); // the reader may answer before the append's reply arrives
@@ -281,6 +302,10 @@ export class ClusterNode {
         // Every entry is applied here, whether or not this instance took the request.
         const outcome = this.replica.apply(entry);
         if (!outcome) continue;
+        if ('gap' in outcome) {
+          this.diverge(outcome.gap);
+          return;
+        }
         if ('forgot' in outcome) {
           // A forget entry: a topic kept here (its subscriber came after the cluster's check) counts again.
           this.idle!.applied(outcome.forgot, outcome.verdict);
@@ -298,10 +323,30 @@ export class ClusterNode {
     }
   }
 
+  // ---- entries missed: the replica stops (issue 15) -------------------------------------------
+
+  /** Stops serving after a gap in the log: nothing more is applied, and the changes waiting here learn it. */
+  private diverge(gap: LogGap): void {
+    const reason = gapReason(gap);
+    this.log(`tabcast: ${reason}`);
+    this.idle?.stop();
+    // Their entries are in the log, so other replicas may apply them: the outcome is unknown here.
+    const unknown = new HubError(503, 'transient', `${reason}. This instance cannot tell whether the change was applied: send the same event (same id) again to another instance`);
+    for (const w of this.waiters.values()) w.reject(unknown);
+    this.waiters.clear();
+    this.declareDiverged(reason);
+  }
+
+  private refuseWhenDiverged(): void {
+    const gap = this.replica.gap;
+    if (gap) throw new HubError(503, 'transient', gapReason(gap));
+  }
+
   // ---- Redis lost its data -----------------------------------------------------------------
 
   /** Writes this replica's records and live subscriptions back into an empty Redis. */
   private async restoreAfterDataLoss(): Promise<void> {
+    if (this.replica.gap) return; // its records are known to be stale: other instances write theirs
     await this.storage.rewriteAll();
     await this.shared?.rewriteAll();
     await this.registerTopics();

@@ -13,6 +13,11 @@ export interface HealthState {
   reason?: string;
   /** The epoch this instance works in, once known. */
   epoch?: string;
+  /**
+   * Set, with `redis: 'down'` for good, once this replica found that it missed this many changes
+   * of the shared log (it fell behind the trimmed log, log-sequence.ts); only a restart repairs it.
+   */
+  missedChanges?: number;
 }
 
 /** How often Redis is checked; a lost Redis is noticed within this plus the command timeout. */

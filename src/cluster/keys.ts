@@ -7,6 +7,8 @@
 export interface ClusterKeys {
   /** The change log (a stream): the one order of every accepted change. */
   log: string;
+  /** The number of the log's last entry; each entry carries its number, so a reader finds entries it missed. */
+  logSequence: string;
   /** A random value set when the cluster's state was first written; gone after Redis lost its data. */
   epoch: string;
   /** The set of record keys, for loading. */
@@ -33,6 +35,7 @@ export interface ClusterKeys {
 export function clusterKeys(prefix = 'tabcast'): ClusterKeys {
   return {
     log: `${prefix}:log`,
+    logSequence: `${prefix}:log-seq`,
     epoch: `${prefix}:epoch`,
     records: `${prefix}:records`,
     recordPrefix: `${prefix}:rec:`,
@@ -55,7 +58,8 @@ export const TOPIC_BOUND_ERROR = 'FULL';
  * whose publisher was already told 503, Redis paused then resumed, is never applied later), and
  * when its topic is new and the cluster already holds `maxTopics` topics. The topic check and the
  * append are one atomic step, so two instances racing for the last slot cannot both take it.
- * KEYS: log, epoch, topics, topicLast. ARGV: epoch, deadline (ms, Redis clock), entry, max log length, topic, maxTopics.
+ * The entry carries the next number of the log's sequence (`s`); a refused change takes none.
+ * KEYS: log, epoch, topics, topicLast, logSequence. ARGV: epoch, deadline (ms, Redis clock), entry, max log length, topic, maxTopics.
  */
 export const APPEND_SCRIPT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH Redis lost its data; the cluster is restoring it') end
@@ -66,7 +70,8 @@ if redis.call('SISMEMBER', KEYS[3], ARGV[5]) == 0 then
   if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return redis.error_reply('${TOPIC_BOUND_ERROR} the cluster holds its limit of topics') end
   redis.call('SADD', KEYS[3], ARGV[5])
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3])
+local s = redis.call('INCR', KEYS[5])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3], 's', s)
 redis.call('HSET', KEYS[4], ARGV[5], id)
 return id
 `;

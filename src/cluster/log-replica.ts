@@ -6,6 +6,7 @@ import type { PublishResult } from '../hub/index.js';
 import { applyOrderedChange, type OrderedChange, type ReplicaPort } from '../hub/replica.js';
 import type { LogEntry } from './change-log.js';
 import { comparePositions, LOG_START, type LogPosition } from './log-position.js';
+import { gapReason, LogSequence, type LogGap } from './log-sequence.js';
 import { RecentOutcomes } from './recent-outcomes.js';
 
 /**
@@ -14,10 +15,16 @@ import { RecentOutcomes } from './recent-outcomes.js';
  */
 export type EntryOutcome = { token: string; result: PublishResult } | { token: string; error: unknown } | { token: string; forgot: string; verdict: 'forgotten' | 'kept' | 'absent' };
 
+/** What `apply` gave: an entry's outcome, or the gap found before it (the entry was not applied). */
+export type AppliedEntry = EntryOutcome | { gap: LogGap };
+
 /** The replica's side of the log. */
 export class LogReplica {
   /** The last entry applied (or skipped); storage tags records with it. */
   position: LogPosition = LOG_START;
+  /** Set once entries were found missing; from then on nothing is applied, so the state stays that of the last whole prefix. */
+  gap: LogGap | undefined;
+  private readonly sequence = new LogSequence();
   private port: ReplicaPort | undefined;
   private readonly recent = new RecentOutcomes();
   private waiting: Array<{ target: LogPosition; resolve: () => void }> = [];
@@ -27,19 +34,31 @@ export class LogReplica {
     this.port = port;
   }
 
-  /** Applies an entry at start-up unless the loaded records already reflect it. */
+  /** Applies an entry at start-up unless the loaded records already reflect it; throws when entries are missing before it. */
   replay(entry: LogEntry, loadedUpTo: (topic: string) => LogPosition | undefined): void {
-    const parsed = parseEntry(entry.text);
-    const upTo = parsed ? loadedUpTo('forget' in parsed ? parsed.forget : entryTopic(parsed.change)) : undefined;
-    if (upTo && comparePositions(entry.position, upTo) <= 0) return;
-    this.apply(entry);
+    const applied = this.apply(entry, loadedUpTo);
+    if (applied && 'gap' in applied) throw new Error(gapReason(applied.gap));
   }
 
-  /** Applies the next entry of the log; undefined for an entry this version cannot read. */
-  apply(entry: LogEntry): EntryOutcome | undefined {
+  /**
+   * Applies the next entry of the log; undefined for an entry this version cannot read, or one
+   * the loaded records already reflect (`loadedUpTo`, start-up). Once a gap is found nothing more
+   * is applied (undefined).
+   */
+  apply(entry: LogEntry, loadedUpTo?: (topic: string) => LogPosition | undefined): AppliedEntry | undefined {
+    if (this.gap) return undefined;
+    const gap = this.sequence.follow(entry.sequence);
+    if (gap) {
+      this.gap = gap;
+      this.release(true); // waiters for later positions would wait in vain
+      return { gap };
+    }
+    // A skipped entry counts as read too: the log is followed from here, each entry once.
     this.position = entry.position;
     const parsed = parseEntry(entry.text);
     if (!parsed) return undefined;
+    const upTo = loadedUpTo?.('forget' in parsed ? parsed.forget : entryTopic(parsed.change));
+    if (upTo && comparePositions(entry.position, upTo) <= 0) return undefined;
     try {
       if ('forget' in parsed) return { token: parsed.token, forgot: parsed.forget, verdict: this.port!.forgetTopic(parsed.forget) };
       return { token: parsed.token, result: this.applyOnce(parsed.change) };

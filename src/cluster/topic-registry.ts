@@ -69,8 +69,9 @@ return 1
  * Forgets an idle topic everywhere, or says why not: a subscription on any instance still counts
  * for it (`subscribed`), or a change of it entered the log after the position the asking replica
  * had applied (`active`). Otherwise frees its slot and appends the forget entry, which every
- * replica applies in log order. Checking and appending are one atomic step.
- * KEYS: log, epoch, topics, topicLast, topic's subscriptions. ARGV: epoch, topic, seen ms, seen seq, entry, max log length.
+ * replica applies in log order. Checking and appending are one atomic step. The entry takes the next
+ * number of the log's sequence, as a change does (APPEND_SCRIPT in keys.ts).
+ * KEYS: log, epoch, topics, topicLast, topic's subscriptions, logSequence. ARGV: epoch, topic, seen ms, seen seq, entry, max log length.
  */
 const FORGET_SCRIPT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'epoch' end
@@ -87,7 +88,8 @@ end
 redis.call('SREM', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[5])
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'c', ARGV[5])
+local s = redis.call('INCR', KEYS[6])
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'c', ARGV[5], 's', s)
 `;
 
 /** Why a forget did not happen, or that it did. */
@@ -153,7 +155,7 @@ export class TopicRegistry {
 
   /** Forgets `topic` everywhere when nothing uses it (see FORGET_SCRIPT); `seen` is the log position the asking replica found it idle at. */
   async forget(epoch: string, topic: string, seen: LogPosition, entry: string, logLength: number): Promise<ForgetVerdict> {
-    const keys = [this.keys.log, this.keys.epoch, this.keys.topics, this.keys.topicLast, this.keys.topicSubscriptions(topic)];
+    const keys = [this.keys.log, this.keys.epoch, this.keys.topics, this.keys.topicLast, this.keys.topicSubscriptions(topic), this.keys.logSequence];
     const reply = (await this.redis.eval(FORGET_SCRIPT, keys.length, ...keys, epoch, topic, String(seen.ms), String(seen.seq), entry, String(logLength))) as string;
     return reply === 'subscribed' || reply === 'active' || reply === 'epoch' ? reply : 'forgotten';
   }

@@ -17,6 +17,9 @@ export interface CliIo {
   stopRequested(): Promise<void>;
 }
 
+/** The exit code of `serve --redis` when its replica missed changes of the shared log (docs/cluster.md). */
+const DIVERGED_EXIT_CODE = 1;
+
 /** How long shutdown may take before the process leaves anyway (HUB-SERVE-03 allows 3 s). */
 const SHUTDOWN_BUDGET_MS = 2500;
 
@@ -65,7 +68,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   io.out(`FHIRcast hub listening on ${server.url}`);
   if (server.publicUrl !== server.url) io.out(`clients reach it as hub.url ${server.publicUrl}`);
   if (server.websub) io.out(`WebSub callbacks on: the hub calls back only ${server.websub.allowed}`);
-  await io.stopRequested();
+  // In cluster mode a replica that missed changes of the log stops the command: a supervisor
+  // restarts it, and a fresh start reloads the cluster's state from Redis.
+  const stopped = io.stopRequested().then(() => false);
+  const diverged = await (server.diverged ? Promise.race([stopped, server.diverged.then(() => true)]) : stopped);
+  if (diverged) io.err(`tabcast: exiting with code ${DIVERGED_EXIT_CODE} so that this instance is restarted; it reloads the cluster's state from Redis`);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const finished = await Promise.race([
     server.close().then(() => true),
@@ -73,7 +80,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   ]);
   clearTimeout(timer);
   if (!finished) io.err('tabcast: shutdown took too long; exiting anyway');
-  return 0;
+  return diverged ? DIVERGED_EXIT_CODE : 0;
 }
 
 function processIo(): CliIo {

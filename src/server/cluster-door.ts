@@ -5,7 +5,7 @@ import type { WireHandler } from '../wire/index.js';
 /** What the server needs from cluster mode. */
 export interface ClusterDoor {
   node: ClusterNode;
-  /** /healthz: 200 with `redis: "ok"`, else 503 (HUB-CLUSTER-05). */
+  /** /healthz: 200 with `redis: "ok"`, else 503 with the reason, and `missedChanges` once the replica missed changes of the log (HUB-CLUSTER-05). */
   health(): { status: number; body: unknown };
   /** Adopts the endpoint of an upgrade request when another instance issued it; never rejects. */
   beforeUpgrade(wire: WireHandler, target: string | undefined, base: string): Promise<void>;
@@ -18,7 +18,7 @@ export async function clusterDoor(redisUrl: string, instanceId: string | undefin
     node,
     health() {
       const s = node.healthState();
-      const body = s.redis === 'ok' ? { instance: s.instance, redis: 'ok' } : { instance: s.instance, redis: 'down', reason: s.reason };
+      const body = s.redis === 'ok' ? { instance: s.instance, redis: 'ok' } : { instance: s.instance, redis: 'down', reason: s.reason, ...(s.missedChanges === undefined ? {} : { missedChanges: s.missedChanges }) };
       return { status: s.redis === 'ok' ? 200 : 503, body };
     },
     async beforeUpgrade(wire, target, base) {

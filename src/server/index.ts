@@ -85,6 +85,12 @@ export interface RunningServer {
   readonly hub: Hub;
   /** The WebSub door when `websub` was given. */
   readonly websub?: WebsubDoor;
+  /**
+   * Cluster mode: resolves with the reason once this instance missed changes of the shared log
+   * (it fell behind the trimmed log). The server stays up answering 503; restart it (`close()`,
+   * then start again: it reloads from Redis). `tabcast serve` exits with code 1.
+   */
+  readonly diverged?: Promise<string>;
   /** Closes subscriber sockets with 1001, writes pending state, stops listening. */
   close(): Promise<void>;
 }
@@ -250,6 +256,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     publicUrl: wire!.hubUrl,
     hub: engine,
     websub,
+    ...(cluster ? { diverged: cluster.node.diverged } : {}),
     close() {
       closing ??= (async () => {
         const stopped = new Promise((resolve) => server.close(resolve));
