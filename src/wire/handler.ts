@@ -116,7 +116,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         throw new HubError(426, 'not-supported', 'this is the STOMP 1.2 endpoint: open it with a WebSocket client (sub-protocol v12.stomp)');
       case 'topic-context':
         await authorize(wire.hub, request);
-        return jsonResponse(200, pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
+        return jsonResponse(200, await pullContext(wire.hub, decodeSegment(route.segment), wire.now, pullId));
       case 'topic-protocols':
         return jsonResponse(200, { 'hub.topic': decodeSegment(route.segment), protocols: protocolList(wire.location, wire.channels, route.segment) });
       case 'healthz': {
@@ -137,7 +137,7 @@ async function handle(wire: Wire, request: Request): Promise<Response> {
         const topic = decodeSegment(route.segment);
         if (request.method === 'POST') return await postToWebsub(wire, request, topic, form); // authorised as a subscription or a change
         await authorize(wire.hub, request);
-        return jsonResponse(200, pullContext(wire.hub, topic, wire.now, pullId));
+        return jsonResponse(200, await pullContext(wire.hub, topic, wire.now, pullId));
       }
     }
   } catch (error) {

@@ -16,10 +16,11 @@ export interface PulledContext {
  * The topic's current context as the open event that made it current, with get-context's entries
  * and version; with none, an empty context under a fresh id and the time of the answer.
  */
-export function pullContext(hub: Hub, topic: string, now: () => number, newId: () => string): PulledContext {
+export async function pullContext(hub: Hub, topic: string, now: () => number, newId: () => string): Promise<PulledContext> {
+  // get-context first: in cluster mode it is a Promise that waits until this replica has applied the log.
+  const current = await hub.getContext(topic);
   const open = hub.currentOpen(topic);
   if (!open) return { timestamp: new Date(now()).toISOString(), id: newId(), event: { 'hub.topic': topic, context: [] } };
-  const current = hub.getContext(topic);
   const event: PulledContext['event'] = { 'hub.topic': topic, 'hub.event': open.event['hub.event'], context: current.context };
   if (current['context.versionId'] !== undefined) event['context.versionId'] = current['context.versionId'];
   return { timestamp: open.timestamp, id: open.id, event };

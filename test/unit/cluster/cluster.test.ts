@@ -98,6 +98,11 @@ describe.skipIf(!REDIS)(`HUB-CLUSTER three instances on one Redis${REDIS ? '' : 
     const contexts = await Promise.all(instances.map((i) => getContext(i.url, topic)));
     expect(contexts[0].context[0].resource.id).toBe('marker');
     for (const ctx of contexts) expect(ctx).toEqual(contexts[0]);
+    // HUB-PULL-01 on every instance too: the open event that made it current, with get-context's entries.
+    for (const inst of instances) {
+      const pulled = await (await fetch(`${inst.url}/${topic}/context`)).json();
+      expect(pulled).toMatchObject({ id: marker.id, event: { 'hub.topic': topic, 'hub.event': 'Patient-open', context: contexts[0].context } });
+    }
   });
 
   it('HUB-CLUSTER-03 two updates with the same context.versionId on two instances: one 202, one 409, applied once', async () => {
