@@ -5,6 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Path of redis-server, or undefined when it is not installed. */
 export function findRedisServer(): string | undefined {
@@ -97,4 +99,18 @@ export class RedisServer {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** A redis-server and one client for the enclosing describe block, started before its tests and stopped after them. */
+export function useRedis(): { readonly server: RedisServer; readonly redis: Redis } {
+  const live = {} as { server: RedisServer; redis: Redis };
+  beforeAll(async () => {
+    live.server = await RedisServer.start();
+    live.redis = new Redis(live.server.url);
+  });
+  afterAll(async () => {
+    await live.redis?.quit();
+    await live.server?.stop();
+  });
+  return live;
 }

@@ -3,26 +3,16 @@
  * instances write the same records in any order; a late write of an older value never wins, and a
  * deleted record stays deleted.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clusterKeys, RedisStorage } from '../../../src/cluster/index.js';
 import type { LogPosition } from '../../../src/cluster/log-position.js';
-import { findRedisServer, RedisServer } from './redis-server.js';
+import { findRedisServer, useRedis } from './redis-server.js';
 
 describe.skipIf(!findRedisServer())('HUB-CLUSTER-01 RedisStorage on a real Redis', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await redis?.quit();
-    await server?.stop();
-  });
+  const live = useRedis();
 
   /** A storage whose writes carry the tag `at.current`. */
-  const writer = (prefix: string, at: { current: LogPosition }) => new RedisStorage(redis, clusterKeys(prefix), () => at.current);
+  const writer = (prefix: string, at: { current: LogPosition }) => new RedisStorage(live.redis, clusterKeys(prefix), () => at.current);
 
   it('HUB-CLUSTER-01 a late write of an older value is ignored; a delete stays; each topic reports how far its records go', async () => {
     const at = { current: { ms: 5, seq: 0 } };
@@ -48,7 +38,7 @@ describe.skipIf(!findRedisServer())('HUB-CLUSTER-01 RedisStorage on a real Redis
     const storage = writer('t2', at);
     await storage.writeBatch(new Map<string, unknown>([['identity', { salt: 's' }], ['topic/U', { topic: 'U' }], ['ctx/U/Patient/q', { v: 1 }]]));
     await storage.writeBatch(new Map([['ctx/U/Patient/q', undefined]]));
-    await redis.flushall();
+    await live.redis.flushall();
     await storage.rewriteAll();
     const back = await writer('t2', at).loadAll();
     expect([...back.keys()].sort()).toEqual(['identity', 'topic/U']);
